@@ -1,0 +1,1 @@
+"""Compiled kernels: BLAS wrappers, activations, whole-sequence recurrent kernels."""
