@@ -1,0 +1,36 @@
+"""The machine's matrix-multiply peak, measured in the same run through scipy's BLAS.
+
+``scipy.linalg.blas.sgemm`` (and ``dgemm`` for float64 figures) on square Fortran-ordered
+matrices, timed like any case; ``2 n^3 / median`` is the roofline a recurrent layer's
+GFLOP/s is divided by. scipy's BLAS is also the one fastrnn's kernels call.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from .threads import pinned
+from .timing import TimingSettings, measure
+
+
+def gemm_gflops(dtype: str, n: int, threads: int, settings: TimingSettings) -> Dict[str, float]:
+    """GFLOP/s of an ``n x n`` GEMM in ``dtype`` on ``threads`` threads (median and best)."""
+    from scipy.linalg import blas
+
+    gemm = blas.sgemm if dtype == "float32" else blas.dgemm
+    rng = np.random.default_rng(0)
+    a = np.asfortranarray(rng.standard_normal((n, n)), dtype=dtype)
+    b = np.asfortranarray(rng.standard_normal((n, n)), dtype=dtype)
+    with pinned(threads):
+        stats = measure(lambda: gemm(1.0, a, b), settings)
+    flops = 2.0 * n ** 3
+    return {"n": n, "median_gflops": flops / stats.median / 1e9,
+            "best_gflops": flops / stats.min / 1e9, "repeats": stats.n}
+
+
+def measure_rooflines(thread_counts, settings: TimingSettings, n: int = 1024) -> Dict[str, dict]:
+    """``{"<threads>": {"float32": {...}, "float64": {...}}}`` for every thread count."""
+    return {str(t): {dtype: gemm_gflops(dtype, n, t, settings)
+                     for dtype in ("float32", "float64")}
+            for t in thread_counts}

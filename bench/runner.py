@@ -1,0 +1,153 @@
+"""One pass: every backend on every workload at one thread setting, checked then timed.
+
+For each workload: each backend prepares its case and computes its output, which is
+checked against the reference; backends that agree are warmed up and then timed in
+interleaved rounds (:func:`bench.timing.measure_interleaved`). The same code runs in the
+main process (in-process backends) and in a worker process (isolated backends).
+
+References live in a directory shared with worker processes (:class:`References`):
+fastrnn is checked against the float64 NumPy oracle; the peers against fastrnn's
+output when fastrnn passed its check, else against the oracle.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from .backends import Backend
+from .backends.numpy_backend import reference_output
+from .check import compare
+from .timing import Stats, TimingSettings, measure_interleaved, warm_up
+from .weights import make_input, make_weights
+from .workloads import Workload
+
+REFERENCE_BACKEND = "fastrnn"
+
+
+@dataclass
+class CaseResult:
+    """One backend on one workload at one thread setting.
+
+    ``status``: ``ok`` (checked and timed), ``mismatch`` (output disagrees: not timed),
+    ``error`` (raised while preparing or running: not timed).
+    """
+
+    workload: str
+    backend: str
+    threads: int
+    status: str
+    check: Optional[dict] = None
+    stats: Optional[dict] = None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CaseResult":
+        return cls(**d)
+
+
+class References:
+    """Reference outputs on disk, shared by the main process and its workers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, wl: Workload, kind: str) -> Path:
+        return self.dir / f"{wl.id}.{kind}.npy"
+
+    def oracle(self, wl: Workload, weights, x) -> np.ndarray:
+        """The float64 NumPy output of ``wl`` (computed once, shared by both dtypes)."""
+        path = self._path(wl.with_(dtype="float64"), "oracle")
+        if path.exists():
+            return np.load(path)
+        out = reference_output(wl, weights, x)
+        np.save(path, out)
+        return out
+
+    def store(self, wl: Workload, output: np.ndarray) -> None:
+        """Keep fastrnn's output of ``wl`` as the peers' reference."""
+        np.save(self._path(wl, REFERENCE_BACKEND), output)
+
+    def for_backend(self, name: str, wl: Workload, weights, x) -> Tuple[np.ndarray, str]:
+        """The reference ``name`` is checked against, and what it is."""
+        path = self._path(wl, REFERENCE_BACKEND)
+        if name != REFERENCE_BACKEND and path.exists():
+            return np.load(path), REFERENCE_BACKEND
+        return self.oracle(wl, weights, x), "numpy-float64"
+
+
+Progress = Callable[[Workload, int, List[CaseResult]], None]
+
+
+def run_pass(backends: Dict[str, Backend], workloads: Iterable[Workload], threads: int,
+             settings: TimingSettings, refs: References,
+             progress: Optional[Progress] = None) -> List[CaseResult]:
+    """Check and time every backend of ``backends`` (fastrnn first) on every workload.
+
+    The caller has set the thread pools (:func:`bench.threads.pinned` and each
+    backend's ``set_threads``).
+    """
+    results: List[CaseResult] = []
+    for wl in workloads:
+        names = [n for n, b in backends.items() if b.supports(wl)]
+        if not names:
+            continue
+        weights = make_weights(wl.cell, wl.input_size, wl.units)
+        x = make_input(wl)
+        done: Dict[str, CaseResult] = {}
+        calls = {}
+        for name in names:
+            done[name], call = _check_one(name, backends[name], wl, weights, x, threads, refs)
+            if call is not None:
+                calls[name] = call
+        if calls:
+            for call in calls.values():
+                warm_up(call, settings)
+            for name, stats in measure_interleaved(calls, settings).items():
+                done[name].stats = stats.to_dict()
+        case_results = [done[n] for n in names]
+        results.extend(case_results)
+        if progress is not None:
+            progress(wl, threads, case_results)
+    return results
+
+
+def _check_one(name: str, backend: Backend, wl: Workload, weights, x, threads: int,
+               refs: References) -> Tuple[CaseResult, Optional[Callable[[], object]]]:
+    """Prepare ``backend`` on ``wl`` and check its output; the timed call if it agrees."""
+    result = CaseResult(wl.id, name, threads, "error")
+    try:
+        prepared = backend.prepare(wl, weights, x, threads)
+        output = prepared.output()
+        reference, against = refs.for_backend(name, wl, weights, x)
+        check = compare(output, reference, wl.dtype, against)
+    except Exception as exc:  # a backend failing must not stop the run
+        result.note = f"{type(exc).__name__}: {exc}"
+        print(f"  ! {name} on {wl.id}: {result.note}", file=sys.stderr)
+        if os.environ.get("BENCH_DEBUG"):
+            traceback.print_exc()
+        return result, None
+    result.check = check.to_dict()
+    if not check.ok:
+        result.status = "mismatch"
+        result.note = (f"max |diff| {check.max_abs_err:.3g} vs {check.against} > tol "
+                       f"{check.tol:g}: not timed")
+        return result, None
+    if name == REFERENCE_BACKEND:
+        refs.store(wl, output)
+    result.status = "ok"
+    return result, prepared.call
+
+
+def stats_of(result: CaseResult) -> Optional[Stats]:
+    """The timing statistics of a result, if it was timed."""
+    return Stats(**result.stats) if result.stats else None

@@ -1,0 +1,298 @@
+"""The whole-sequence kernels against the NumPy oracle (tests/oracle.py).
+
+Parametrized over cell x dtype x layout x direction x mask pattern x
+return-all/last x initial state, plus edge sizes, long sequences with bounded
+memory, every activation in both slots, and the kernels' guards against bad input.
+"""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from fastrnn import _engine
+from fastrnn._engine import KernelWeights, run_sequence
+from fastrnn._kernels import _rnn
+from oracle import run_rnn
+
+CELLS = ["simple", "lstm", "gru", "gru_reset_before"]
+BLOCKS = {"simple": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}
+TOL = {np.float32: 1e-5, np.float64: 1e-12}
+MASKS = ["none", "post", "pre", "holes", "row"]
+
+
+def make_mask(kind, batch, steps, rng):
+    if kind == "none":
+        return None
+    lengths = rng.integers(1, steps + 1, size=batch)
+    idx = np.arange(steps)[None, :]
+    if kind == "post":
+        mask = idx < lengths[:, None]
+    elif kind == "pre":
+        mask = idx >= steps - lengths[:, None]
+    elif kind == "holes":
+        mask = rng.random((batch, steps)) > 0.4
+    else:  # one fully masked row, the rest all true
+        mask = np.ones((batch, steps), bool)
+        mask[batch // 2] = False
+    return mask
+
+
+def make_case(cell, batch, steps, features, units, rng, scale=1.5):
+    """Random weights large enough to saturate gates, inputs ~ N(0, 2)."""
+    gates = BLOCKS[cell] * units
+    kernel = rng.uniform(-scale, scale, (features, gates))
+    recurrent = rng.uniform(-scale, scale, (units, gates))
+    bias = rng.uniform(-scale, scale, (2, gates) if cell == "gru" else gates)
+    x = rng.normal(0.0, 2.0, (batch, steps, features))
+    return kernel, recurrent, bias, x
+
+
+def oracle(cell, x, kernel, recurrent, bias, **kw):
+    return run_rnn("gru" if cell.startswith("gru") else cell, x, kernel, recurrent, bias,
+                   reset_after=(cell == "gru"), **kw)
+
+
+def assert_close(got, want, dtype):
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("time_major", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("mask_kind", MASKS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_matches_oracle(cell, dtype, time_major, go_backwards, mask_kind, return_sequences):
+    rng = np.random.default_rng(hash((cell, time_major, go_backwards, mask_kind)) % 2**32)
+    batch, steps, features, units = 3, 6, 4, 5
+    kernel, recurrent, bias, x = make_case(cell, batch, steps, features, units, rng)
+    mask = make_mask(mask_kind, batch, steps, rng)
+    n_states = 2 if cell == "lstm" else 1
+    for initial in (None, [rng.normal(size=(batch, units)) for _ in range(n_states)]):
+        for zero_output in (False, True):
+            xin = x.transpose(1, 0, 2) if time_major else x
+            min_ = None if mask is None else (mask.T if time_major else mask)
+            kw = dict(mask=min_, initial_state=initial, time_major=time_major,
+                      go_backwards=go_backwards, return_sequences=return_sequences,
+                      zero_output_for_mask=zero_output)
+            weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid", dtype)
+            out, states = run_sequence(weights, xin.astype(dtype), **kw)
+            want_out, want_states = oracle(cell, xin, kernel, recurrent, bias, **kw)
+            assert out.dtype == dtype and out.shape == want_out.shape
+            assert_close(out, want_out, dtype)
+            assert len(states) == n_states
+            for got, want in zip(states, want_states):
+                assert_close(got, want, dtype)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("batch,steps", [(1, 1), (1, 9), (5, 1), (2, 3)])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_edge_sizes_and_no_bias(cell, batch, steps, use_bias):
+    rng = np.random.default_rng(batch * 10 + steps)
+    kernel, recurrent, bias, x = make_case(cell, batch, steps, 3, 4, rng)
+    bias = bias if use_bias else None
+    weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid", np.float64)
+    for return_sequences in (False, True):
+        out, states = run_sequence(weights, x, return_sequences=return_sequences)
+        want, want_states = oracle(cell, x, kernel, recurrent, bias,
+                                   return_sequences=return_sequences)
+        assert_close(out, want, np.float64)
+        assert_close(states[0], want_states[0], np.float64)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_zero_steps_and_empty_batch(cell):
+    rng = np.random.default_rng(1)
+    kernel, recurrent, bias, _ = make_case(cell, 2, 1, 3, 4, rng)
+    weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid")
+    h0 = [rng.normal(size=(2, 4)).astype(np.float32) for _ in range(2 if cell == "lstm" else 1)]
+    last, states = run_sequence(weights, np.zeros((2, 0, 3)), initial_state=h0)
+    np.testing.assert_array_equal(last, np.zeros((2, 4)))  # tf.keras's zero "previous output"
+    for got, want in zip(states, h0):
+        np.testing.assert_array_equal(got, want)
+    seq, _ = run_sequence(weights, np.zeros((2, 0, 3)), return_sequences=True)
+    assert seq.shape == (2, 0, 4)
+    empty, states = run_sequence(weights, np.zeros((0, 5, 3)), return_sequences=True)
+    assert empty.shape == (0, 5, 4) and states[0].shape == (0, 4)
+
+
+ACTIVATION_NAMES = sorted(_rnn.ACTIVATIONS)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_activation_in_both_slots(cell, activation, dtype):
+    rng = np.random.default_rng(ACTIVATION_NAMES.index(activation))
+    # exponential and the unbounded ones grow fast: keep the weights moderate
+    scale = 0.3 if activation in ("exponential", "relu", "elu", "selu", "linear",
+                                  "softplus", "swish", "silu") else 1.5
+    kernel, recurrent, bias, x = make_case(cell, 2, 5, 3, 4, rng, scale=scale)
+    x = x * 0.5
+    for act, rec_act in ((activation, "sigmoid"), ("tanh", activation)):
+        if cell == "simple" and act != activation:
+            continue  # SimpleRNN has a single activation slot
+        weights = KernelWeights(cell, kernel, recurrent, bias, act, rec_act, dtype)
+        out, states = run_sequence(weights, x, return_sequences=True)
+        want, _ = oracle(cell, x, kernel, recurrent, bias, activation_name=act,
+                         recurrent_activation_name=rec_act, return_sequences=True)
+        scale_out = max(1.0, np.abs(want).max())
+        np.testing.assert_allclose(out, want, rtol=0, atol=TOL[dtype] * scale_out)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_saturating_values_stay_finite(cell):
+    rng = np.random.default_rng(7)
+    kernel, recurrent, bias, x = make_case(cell, 2, 20, 3, 4, rng, scale=50.0)
+    x = x * 100.0
+    for dtype in (np.float32, np.float64):
+        weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid", dtype)
+        out, _ = run_sequence(weights, x, return_sequences=True)
+        want, _ = oracle(cell, x, kernel, recurrent, bias, return_sequences=True)
+        assert np.isfinite(out).all()
+        assert_close(out, want, dtype)
+
+
+def test_nan_and_inf_inputs_are_computed_through():
+    rng = np.random.default_rng(3)
+    kernel, recurrent, bias, x = make_case("lstm", 2, 4, 3, 4, rng)
+    x[0, 1, 0] = np.nan
+    x[1, 2, 1] = np.inf
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    out, _ = run_sequence(weights, x, return_sequences=True)
+    want, _ = oracle("lstm", x, kernel, recurrent, bias, return_sequences=True)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(out[finite], want[finite], atol=1e-5)
+
+
+@pytest.mark.parametrize("time_major", [False, True])
+def test_chunked_projection_matches_one_chunk(monkeypatch, time_major):
+    """Several chunks of timesteps (small CHUNK_BYTES) give the oracle's result,
+    including a last chunk shorter than the others, forwards and backwards."""
+    monkeypatch.setattr(_engine, "CHUNK_BYTES", 3 * 4 * 16 * 4)  # 3 steps per chunk
+    rng = np.random.default_rng(11)
+    kernel, recurrent, bias, x = make_case("lstm", 4, 11, 3, 4, rng)
+    mask = make_mask("holes", 4, 11, rng)
+    xin = x.transpose(1, 0, 2) if time_major else x
+    min_ = None if mask is None else (mask.T if time_major else mask)
+    for go_backwards in (False, True):
+        kw = dict(mask=min_, time_major=time_major, go_backwards=go_backwards,
+                  return_sequences=True)
+        weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid", np.float64)
+        out, states = run_sequence(weights, xin, **kw)
+        want, want_states = oracle("lstm", xin, kernel, recurrent, bias, **kw)
+        assert_close(out, want, np.float64)
+        assert_close(states[1], want_states[1], np.float64)
+
+
+def test_long_sequence_memory_is_bounded():
+    """T = 20,000 with only the last output: no T x B x 4H workspace is made."""
+    rng = np.random.default_rng(5)
+    batch, steps, features, units = 2, 20_000, 8, 16
+    kernel, recurrent, bias, _ = make_case("lstm", 1, 1, features, units, rng, scale=0.5)
+    x = rng.normal(size=(batch, steps, features)).astype(np.float32)
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    _engine._per_thread.__dict__.clear()
+    tracemalloc.start()
+    out, states = run_sequence(weights, x)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    full_projection = steps * batch * 4 * units * 4
+    assert full_projection > 2 * _engine.CHUNK_BYTES
+    assert peak < _engine.CHUNK_BYTES + (256 << 10), (peak, full_projection)
+    want, want_states = oracle("lstm", x, kernel, recurrent, bias)
+    np.testing.assert_allclose(out, want, atol=1e-4)
+    np.testing.assert_allclose(states[1], want_states[1], atol=1e-3)
+
+
+def test_noncontiguous_and_integer_inputs_are_accepted():
+    rng = np.random.default_rng(9)
+    kernel, recurrent, bias, x = make_case("gru", 3, 8, 4, 5, rng)
+    weights = KernelWeights("gru", kernel, recurrent, bias, "tanh", "sigmoid", np.float64)
+    strided = np.asfortranarray(x)[:, ::2]
+    out, _ = run_sequence(weights, strided, return_sequences=True)
+    want, _ = oracle("gru", strided, kernel, recurrent, bias, return_sequences=True)
+    assert_close(out, want, np.float64)
+    ints = rng.integers(-2, 3, size=(3, 4, 4))
+    out, _ = run_sequence(weights, ints)
+    want, _ = oracle("gru", ints, kernel, recurrent, bias)
+    assert_close(out, want, np.float64)
+
+
+def test_repeated_calls_reuse_the_workspace():
+    rng = np.random.default_rng(2)
+    kernel, recurrent, bias, x = make_case("lstm", 2, 6, 3, 4, rng)
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    run_sequence(weights, x)
+    first = _engine._per_thread.float32
+    run_sequence(weights, x)
+    assert _engine._per_thread.float32 is first
+
+
+def test_state_buffers_are_updated_in_place():
+    rng = np.random.default_rng(4)
+    kernel, recurrent, bias, x = make_case("lstm", 2, 6, 3, 4, rng)
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid", np.float64)
+    buffers = [np.zeros((2, 4)), np.zeros((2, 4))]
+    _, states = run_sequence(weights, x[:, :3], state_buffers=buffers)
+    assert states[0] is buffers[0]
+    run_sequence(weights, x[:, 3:], state_buffers=buffers)
+    _, want = oracle("lstm", x, kernel, recurrent, bias)
+    assert_close(buffers[0], want[0], np.float64)
+    assert_close(buffers[1], want[1], np.float64)
+
+
+# ---- bad input never reaches the kernel -------------------------------------------
+
+def _weights():
+    rng = np.random.default_rng(0)
+    kernel, recurrent, bias, _ = make_case("lstm", 1, 1, 3, 4, rng)
+    return KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+
+
+@pytest.mark.parametrize("inputs,error,words", [
+    (np.zeros((2, 3)), ValueError, "3-D"),
+    (np.zeros((2, 3, 5)), ValueError, "5 features"),
+    (np.zeros((2, 3, 3), dtype=complex), TypeError, "real numbers"),
+    (np.array([["a"]]), TypeError, "real numbers"),
+    ([[[object()]]], TypeError, "inputs"),
+])
+def test_bad_inputs_raise_clear_errors(inputs, error, words):
+    with pytest.raises(error, match=words):
+        run_sequence(_weights(), inputs)
+
+
+def test_bad_mask_and_states_raise_clear_errors():
+    w, x = _weights(), np.zeros((2, 5, 3))
+    with pytest.raises(ValueError, match=r"mask must have shape .*\(2, 5\)"):
+        run_sequence(w, x, mask=np.ones((5, 2), bool))
+    with pytest.raises(ValueError, match=r"\(time, batch\)"):
+        run_sequence(w, x.transpose(1, 0, 2), mask=np.ones((2, 5), bool), time_major=True)
+    with pytest.raises(TypeError, match="mask must be boolean"):
+        run_sequence(w, x, mask=np.full((2, 5), "x"))
+    with pytest.raises(ValueError, match="2 state array"):
+        run_sequence(w, x, initial_state=[np.zeros((2, 4))])
+    with pytest.raises(ValueError, match=r"initial_state\[1\] must have shape \(2, 4\)"):
+        run_sequence(w, x, initial_state=[np.zeros((2, 4)), np.zeros((3, 4))])
+
+
+def test_kernel_guards_refuse_mismatched_arrays():
+    """The private kernel entry checks the memory it will touch, even if misused."""
+    f32 = np.float32
+    kernel, recurrent = np.zeros((3, 16), f32), np.zeros((4, 16), f32)
+    bias, h, c = np.zeros(16, f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32)
+    x, out = np.zeros((2, 5, 3), f32), np.zeros((2, 4), f32)
+    ws = np.zeros(_rnn.workspace_size(5, 2, 16, 4), f32)
+    args = dict(cell=1, act=1, rec_act=2, x=x, time_major=False, kernel=kernel,
+                recurrent_kernel=recurrent, bias=bias, recurrent_bias=bias, h=h, c=c,
+                mask=None, out=out, return_sequences=False, go_backwards=False,
+                zero_output_for_mask=False, workspace=ws, chunk=5)
+    _rnn.run_sequence(**args)  # well-formed: runs
+    for key, bad in [("workspace", ws[:10]), ("out", np.zeros((2, 3), f32)),
+                     ("x", np.zeros((2, 5, 3))), ("c", None), ("act", 99),
+                     ("mask", np.ones((2, 4), np.uint8)), ("cell", 7),
+                     ("h", np.zeros((2, 4), f32)[:, ::2])]:
+        with pytest.raises(ValueError):
+            _rnn.run_sequence(**{**args, key: bad})
