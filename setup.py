@@ -28,7 +28,7 @@ extensions = [
     Extension(
         "fastrnn._kernels." + os.path.splitext(os.path.basename(path))[0],
         [path],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), os.path.join("fastrnn", "_kernels")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=COMPILE_ARGS,
     )

@@ -12,19 +12,22 @@ def info():
     from threadpoolctl import threadpool_info
 
     import fastrnn
-    from fastrnn._kernels import _rnn
+    from fastrnn import _blas_config
+    from fastrnn._engine import _rnn
 
     print(f"fastrnn {fastrnn.__version__} ({os.path.dirname(fastrnn.__file__)})")
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} logical CPUs")
     print("BLAS libraries loaded (fastrnn's kernels call scipy's):")
-    import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's BLAS so it is listed)
     for pool in threadpool_info():
         if pool.get("user_api") == "blas":
             owner = "scipy" if "scipy.libs" in pool.get("filepath", "") else "other"
             print(f"  [{owner}] {pool.get('internal_api')} {pool.get('version')}: "
                   f"{pool.get('num_threads')} threads, {pool.get('threading_layer')} threading, "
                   f"arch {pool.get('architecture')}, {pool.get('filepath')}")
+    if _blas_config.requested_coretype:
+        print(f"  fastrnn asked OpenBLAS for its {_blas_config.requested_coretype} kernels "
+              "(set FASTRNN_OPENBLAS_CORETYPE=0 to leave OpenBLAS's own choice)")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         print(f"  {var}={os.environ.get(var, '(unset)')}")
     print(f"kernels: {_rnn.__name__} ({os.path.basename(_rnn.__file__)})")

@@ -9,8 +9,12 @@ import threading
 
 import numpy as np
 
+from . import _blas_config
 from . import _validation as check
-from ._kernels import _rnn
+
+_blas_config.load_scipy_blas()  # before the kernels link to scipy's BLAS
+
+from ._kernels import _rnn  # noqa: E402
 
 #: Activation names the kernels compute (others run in the Python step loop).
 KERNEL_ACTIVATIONS = frozenset(_rnn.ACTIVATIONS)

@@ -83,32 +83,30 @@ cdef inline void _copy_row(floating* dst, const floating* src, Py_ssize_t n) noe
     memcpy(dst, src, n * sizeof(floating))
 
 
-cdef void _project_chunk(Sequence* s, Py_ssize_t t_lo, Py_ssize_t n, floating* proj,
-                         Py_ssize_t p_bs, Py_ssize_t p_ts, bint proj_time_major) noexcept nogil:
-    """proj[tc, b] = x[b, t_lo + tc] @ W for tc < n: one GEMM when the rows of x
-    are evenly strided, else one GEMM per batch row (or per timestep)."""
+cdef void _project_chunk(Sequence* s, Py_ssize_t t_lo, Py_ssize_t n,
+                         floating* proj) noexcept nogil:
+    """proj[tc, b, :] = x[b, t_lo + tc] @ W for tc < n (proj is (n, batch, gates)).
+
+    Time-major input (or batch 1) has evenly strided rows: one GEMM.  Batch-major
+    input takes one GEMM per timestep or one per batch row, whichever is fewer.
+    """
     cdef floating* x = <floating*>s.x
     cdef floating* w = <floating*>s.kernel
     cdef int feat = <int>s.features, gates = <int>s.gates
-    cdef Py_ssize_t b, tc
-    if not proj_time_major:
-        # batch-major proj (b, tc): rows of x are x_ts apart within a batch row
-        if s.batch == 1 or s.x_bs == n * s.x_ts:
-            matmul_rm(<int>(s.batch * n), gates, feat, x + t_lo * s.x_ts, <int>s.x_ts,
-                      w, gates, 0, proj, gates)
-        else:
-            for b in range(s.batch):
-                matmul_rm(<int>n, gates, feat, x + b * s.x_bs + t_lo * s.x_ts,
-                          <int>s.x_ts, w, gates, 0, proj + b * p_bs, gates)
+    cdef Py_ssize_t B = s.batch, b, tc
+    if B == 1:
+        matmul_rm(<int>n, gates, feat, x + t_lo * s.x_ts, <int>s.x_ts, w, gates, 0, proj, gates)
+    elif s.time_major:
+        matmul_rm(<int>(n * B), gates, feat, x + t_lo * s.x_ts, <int>s.x_bs, w, gates, 0,
+                  proj, gates)
+    elif n <= B:
+        for tc in range(n):  # rows of one timestep are x_bs apart
+            matmul_rm(<int>B, gates, feat, x + (t_lo + tc) * s.x_ts, <int>s.x_bs, w, gates,
+                      0, proj + tc * B * gates, gates)
     else:
-        # time-major proj (tc, b): rows of x are x_bs apart within a timestep
-        if n == 1 or s.x_ts == s.batch * s.x_bs:
-            matmul_rm(<int>(s.batch * n), gates, feat, x + t_lo * s.x_ts, <int>s.x_bs,
-                      w, gates, 0, proj, gates)
-        else:
-            for tc in range(n):
-                matmul_rm(<int>s.batch, gates, feat, x + (t_lo + tc) * s.x_ts,
-                          <int>s.x_bs, w, gates, 0, proj + tc * p_ts, gates)
+        for b in range(B):   # rows of one batch entry are x_ts apart; C rows B*gates apart
+            matmul_rm(<int>n, gates, feat, x + b * s.x_bs + t_lo * s.x_ts, <int>s.x_ts, w,
+                      gates, 0, proj + b * gates, <int>(B * gates))
 
 
 cdef inline void _simple_row(floating* z, const floating* bias, floating* h,
@@ -178,7 +176,7 @@ cdef inline void _gru_candidate_row(floating* z, const floating* hu, const float
 cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
     """Run the whole sequence; ``dummy`` only selects the floating type."""
     cdef Py_ssize_t T = s.steps, B = s.batch, H = s.units, G = s.gates
-    cdef Py_ssize_t s0, n, step, t, tc, t_lo, b, p_bs, p_ts
+    cdef Py_ssize_t s0, n, step, t, tc, t_lo, b
     cdef floating* proj = <floating*>s.workspace
     cdef floating* rec = proj + s.chunk * B * G
     cdef floating* rh = rec + B * G
@@ -190,33 +188,26 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
     cdef floating* out = <floating*>s.out
     cdef floating* z
     cdef floating* out_row
-    cdef bint proj_time_major = s.time_major and B > 1
     cdef int iH = <int>H, iG = <int>G
 
     s0 = 0
     while s0 < T:
         n = min(s.chunk, T - s0)
         t_lo = T - s0 - n if s.backwards else s0
-        # proj (chunk, batch, gates) is laid out in the input's order, so that
-        # evenly strided rows of x fill it with one GEMM
-        if proj_time_major:
-            p_ts, p_bs = B * G, G
-        else:
-            p_ts, p_bs = G, n * G
-        _project_chunk(s, t_lo, n, proj, p_bs, p_ts, proj_time_major)
+        _project_chunk(s, t_lo, n, proj)
 
         for step in range(s0, s0 + n):
             t = T - 1 - step if s.backwards else step
             tc = t - t_lo
-            z = proj + tc * p_ts
+            z = proj + tc * B * G
             if s.cell == CELL_SIMPLE or s.cell == CELL_LSTM:
-                matmul_rm(<int>B, iG, iH, h, iH, U, iG, 1, z, <int>p_bs)
+                matmul_rm(<int>B, iG, iH, h, iH, U, iG, 1, z, iG)
             elif s.cell == CELL_GRU:
                 matmul_rm(<int>B, iG, iH, h, iH, U, iG, 0, rec, iG)
             else:
                 matmul_rm(<int>B, 2 * iH, iH, h, iH, U, iG, 0, rec, iG)
                 for b in range(B):
-                    _gru_gates_row(z + b * p_bs, rec + b * G, bias, h + b * H,
+                    _gru_gates_row(z + b * G, rec + b * G, bias, h + b * H,
                                    rh + b * H, H, s.rec_act)
                 matmul_rm(<int>B, iH, iH, rh, iH, U + 2 * H, iG, 0, rec + 2 * H, iG)
 
@@ -224,15 +215,15 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
                 out_row = out + b * s.o_bs + step * s.o_ts
                 if s.mask == NULL or s.mask[b * s.m_bs + t * s.m_ts]:
                     if s.cell == CELL_SIMPLE:
-                        _simple_row(z + b * p_bs, bias, h + b * H, H, s.act)
+                        _simple_row(z + b * G, bias, h + b * H, H, s.act)
                     elif s.cell == CELL_LSTM:
-                        _lstm_row(z + b * p_bs, bias, h + b * H, c + b * H, H,
+                        _lstm_row(z + b * G, bias, h + b * H, c + b * H, H,
                                   s.act, s.rec_act)
                     elif s.cell == CELL_GRU:
-                        _gru_row(z + b * p_bs, rec + b * G, bias, rbias, h + b * H, H,
+                        _gru_row(z + b * G, rec + b * G, bias, rbias, h + b * H, H,
                                  s.act, s.rec_act)
                     else:
-                        _gru_candidate_row(z + b * p_bs, rec + b * G, bias, h + b * H,
+                        _gru_candidate_row(z + b * G, rec + b * G, bias, h + b * H,
                                            H, s.act)
                     _copy_row(out_row, h + b * H, H)
                 elif s.zero_masked or (s.o_ts != 0 and step == 0):
