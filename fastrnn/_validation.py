@@ -107,3 +107,107 @@ def weight_array(value, name, shape, dtype):
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
     return arr
+
+
+def step_sequence_input(value, dtype, *, time_major=False, feature_shape=None, name="inputs"):
+    """Check a sequence batch of rank >= 3 for the Python step loop.
+
+    Returns ``(array, batch, steps)``; ``feature_shape`` (the per-step shape
+    after batch and time the layer was built with; ``None`` entries match
+    anything) is checked when given.
+    """
+    x = as_real_array(value, name, dtype)
+    if x.ndim < 3:
+        layout = "(time, batch, ...)" if time_major else "(batch, time, ...)"
+        raise ValueError(f"{name} must have at least 3 dimensions {layout}, got shape {x.shape}")
+    if feature_shape is not None:
+        trailing = x.shape[2:]
+        if len(trailing) != len(feature_shape) or any(
+                want is not None and got != want for got, want in zip(trailing, feature_shape)):
+            raise ValueError(f"{name} has per-step shape {trailing} but the layer was built "
+                             f"for {tuple(feature_shape)} (shape received: {x.shape})")
+    steps, batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
+    return x, batch, steps
+
+
+def stored_state(value, name, shape, dtype):
+    """A stateful layer's stored state: ``ValueError`` unless real numbers of ``shape``."""
+    try:
+        return state_array(value, name, shape, dtype)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def index_array(value, name, size):
+    """Integer ids for a table of ``size`` rows: int64, every id in ``[0, size)``.
+
+    Floats are accepted when they hold whole numbers (as Keras casts them).
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f":
+        if not np.array_equal(arr, np.floor(arr)):
+            raise ValueError(f"{name} must hold whole numbers (ids), got non-integral floats")
+    elif arr.dtype.kind not in "biu":
+        raise TypeError(f"{name} must be an array of integer ids, got dtype {arr.dtype}")
+    ids = np.ascontiguousarray(arr, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= size):
+        raise ValueError(f"{name} must be ids in [0, {size}), got values in "
+                         f"[{ids.min()}, {ids.max()}]")
+    return ids
+
+
+def last_axis_input(value, name, dtype, features):
+    """An array of rank >= 2 whose last axis has ``features`` entries, cast to ``dtype``."""
+    x = as_real_array(value, name, dtype)
+    if x.ndim < 2 or x.shape[-1] != features:
+        raise ValueError(f"{name} must have shape (batch, ..., {features}), got {x.shape}")
+    return x
+
+
+def choice(value, name, choices):
+    """``value`` if it is one of ``choices``, else a ``ValueError`` listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def fraction(value, name):
+    """``value`` as a float in [0, 1] (a rate), else a ``ValueError`` naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return float(value)
+
+
+def clipped_rate(value, name):
+    """A dropout rate as tf.keras takes it: a number, clipped to [0, 1]."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number between 0 and 1, got {value!r}")
+    return min(1.0, max(0.0, float(value)))
+
+
+def rnn_cell(cell):
+    """Raise unless ``cell`` has a ``call`` method and a ``state_size`` (tf.keras's test)."""
+    names = dir(cell)
+    if "call" not in names or not callable(cell.call):
+        raise ValueError(f"an RNN cell must have a `call` method; got {cell!r}")
+    if "state_size" not in names:
+        raise ValueError(f"an RNN cell must have a `state_size` attribute (int, TensorShape, "
+                         f"or a list of those); got {cell!r}")
+    return cell
+
+
+def state_values(values, name, layer, shapes, dtypes, *, stored=False):
+    """Fresh validated arrays for a layer's states, one per entry of ``shapes``.
+
+    ``values`` is the flat list given for ``name`` (``initial_state`` or
+    ``states``); ``shapes`` are the full expected shapes, batch included.
+    ``stored=True`` (``reset_states``) reports non-real values as ``ValueError``.
+    """
+    if len(values) != len(shapes):
+        raise ValueError(f"{name}: layer {layer!r} has {len(shapes)} state(s) of shapes "
+                         f"{list(shapes)}, but received {len(values)} value(s)")
+    make = stored_state if stored else state_array
+    return [make(value, f"{name}[{i}]", shape, dtype)
+            for i, (value, shape, dtype) in enumerate(zip(values, shapes, dtypes))]

@@ -1,0 +1,152 @@
+"""Weight constraints with tf.keras names, classes and configs, on NumPy.
+
+A constraint is a callable ``new_weight = constraint(weight)``.  fastrnn does not
+train; layers store their constraints, serialize them, and apply them on demand
+with :meth:`fastrnn.Layer.apply_constraints`.
+
+Accepted by :func:`get`: None, a name (``"max_norm"``, ``"non_neg"``,
+``"unit_norm"``, ``"min_max_norm"``), a config dict
+``{"class_name": "MaxNorm", "config": {"max_value": 2, "axis": 0}}``, an instance
+or any callable.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastrnn import constraints
+>>> constraints.get("non_neg")(np.array([-1.0, 2.0]))
+array([0., 2.])
+"""
+import numpy as np
+
+__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get",
+           "serialize", "deserialize"]
+
+#: Keras's fuzz factor (``K.epsilon()``).
+_EPSILON = 1e-7
+
+
+def _norms(weight, axis):
+    return np.sqrt(np.sum(np.square(weight), axis=axis, keepdims=True))
+
+
+class Constraint:
+    """Base class: subclasses define ``__call__(weight) -> weight`` and ``get_config()``."""
+
+    def __call__(self, weight):
+        return weight
+
+    def get_config(self):
+        """The constructor arguments of this constraint, as a dict."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """Build a constraint from ``get_config()``'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MaxNorm(Constraint):
+    """Rescale slices along ``axis`` whose L2 norm exceeds ``max_value``."""
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value, self.axis = max_value, axis
+
+    def __call__(self, weight):
+        weight = np.asarray(weight)
+        norms = _norms(weight, self.axis)
+        desired = np.clip(norms, 0, self.max_value)
+        return (weight * (desired / (_EPSILON + norms))).astype(weight.dtype)
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Zero out negative weights."""
+
+    def __call__(self, weight):
+        weight = np.asarray(weight)
+        return weight * (weight >= 0)
+
+
+class UnitNorm(Constraint):
+    """Scale slices along ``axis`` to unit L2 norm."""
+
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def __call__(self, weight):
+        weight = np.asarray(weight)
+        return (weight / (_EPSILON + _norms(weight, self.axis))).astype(weight.dtype)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Move slice norms along ``axis`` into ``[min_value, max_value]`` at ``rate``."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
+
+    def __call__(self, weight):
+        weight = np.asarray(weight)
+        norms = _norms(weight, self.axis)
+        desired = (self.rate * np.clip(norms, self.min_value, self.max_value)
+                   + (1 - self.rate) * norms)
+        return (weight * (desired / (_EPSILON + norms))).astype(weight.dtype)
+
+    def get_config(self):
+        return {"min_value": self.min_value, "max_value": self.max_value,
+                "rate": self.rate, "axis": self.axis}
+
+
+_CLASSES = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)}
+_ALIASES = {"max_norm": MaxNorm, "maxnorm": MaxNorm, "non_neg": NonNeg, "nonneg": NonNeg,
+            "unit_norm": UnitNorm, "unitnorm": UnitNorm, "min_max_norm": MinMaxNorm}
+
+
+def serialize(constraint):
+    """``{"class_name": ..., "config": {...}}`` (None stays None; callables give their name)."""
+    if constraint is None:
+        return None
+    if isinstance(constraint, Constraint):
+        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return getattr(constraint, "__name__", repr(constraint))
+
+
+def deserialize(config, custom_objects=None):
+    """A constraint from a name or a ``{"class_name", "config"}`` dict."""
+    if isinstance(config, str):
+        name, args = config, {}
+    elif isinstance(config, dict) and "class_name" in config:
+        name, args = config["class_name"], config.get("config") or {}
+    else:
+        raise TypeError(f"constraint config must be a name or a dict with 'class_name', "
+                        f"got {config!r}")
+    if custom_objects and name in custom_objects:
+        found = custom_objects[name]
+    else:
+        found = _CLASSES.get(name) or _ALIASES.get(name)
+    if found is None:
+        raise ValueError(f"Unknown constraint {name!r}: expected one of "
+                         f"{sorted(set(_CLASSES) | set(_ALIASES))}")
+    if isinstance(found, type):
+        return found.from_config(args) if issubclass(found, Constraint) else found(**args)
+    return found
+
+
+def get(identifier):
+    """Resolve a constraint argument: None, a name, a config dict, an instance or a callable."""
+    if identifier is None or isinstance(identifier, Constraint):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"constraint must be a name, a config dict or a callable, "
+                    f"got {identifier!r} of type {type(identifier).__name__}")

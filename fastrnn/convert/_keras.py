@@ -1,0 +1,396 @@
+"""tf.keras configs -> fastrnn layers and models (no file access here).
+
+One translation per layer config (:func:`layer_from_config`), one weight
+setter that checks every shape first (:func:`set_layer_weights`), and one
+model builder (:func:`build_model`) fed by the file readers of
+``_keras_files``.  Nothing from a config is ever executed: class names are
+looked up in fastrnn's own table, so a ``Lambda`` or custom layer is an error.
+
+Keras 2 (tf_keras) and Keras 3 configs differ in a few places handled here:
+Keras 3 writes the dtype as a ``DTypePolicy`` dict, ``batch_shape`` for
+``batch_input_shape``, extra initializer keys (``input_axes``,
+``output_axes``), and its ``hard_sigmoid`` is ``relu6(x + 3) / 6`` where
+Keras 2's (and fastrnn's) is ``clip(0.2 x + 0.5, 0, 1)``: in a Keras 3 config
+it becomes fastrnn's ``keras3_hard_sigmoid``.
+"""
+import collections
+import re
+
+import numpy as np
+
+from ..layers.base import deserialize
+from ..layers.core import InputLayer
+from ..models import Sequential
+
+__all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model_spec",
+           "build_model", "is_keras3_version"]
+
+#: Keras layer classes fastrnn builds (class name -> kind of weights layout).
+RNN_LAYERS = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN"})
+SUPPORTED_LAYERS = frozenset({"InputLayer", "Embedding", "Masking", "Dense", "Dropout",
+                              "Bidirectional"}) | RNN_LAYERS
+SUPPORTED_CELLS = frozenset({"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"})
+
+_ANY = object()
+#: Keras-only arguments fastrnn layers do not take: the values with which they
+#: change nothing at inference (``_ANY``: never matters).  Other values are refused.
+_INERT_ARGUMENTS = {
+    "use_cudnn": _ANY,
+    "lora_rank": (None, 0),
+    "lora_alpha": _ANY,
+    "quantization_config": (None,),
+    "sparse": (False, None),
+}
+#: Keras 3 initializer arguments that fastrnn's initializers do not take (inert when None).
+_KERAS3_INITIALIZER_KEYS = ("input_axes", "output_axes")
+#: Config keys holding nested layer / cell configs.
+_NESTED_KEYS = ("layer", "backward_layer", "cell", "cells")
+
+ModelSpec = collections.namedtuple(
+    "ModelSpec", "name batch_shape input_dtype layers saving_names")
+ModelSpec.__doc__ = """What a Keras model config says, checked: its layer chain and input.
+
+name : str
+batch_shape : tuple, the input shape with the batch axis.
+input_dtype : str
+layers : list of ``{"class_name", "config"}`` dicts, the chain after the input.
+saving_names : list of str, each layer's group name in a ``.keras`` weights file.
+"""
+
+
+def is_keras3_version(version):
+    """Whether a ``keras_version`` string (from a file) is Keras 3 or later."""
+    if isinstance(version, bytes):
+        version = version.decode("utf-8", "replace")
+    match = re.match(r"\s*(\d+)", str(version or ""))
+    return bool(match) and int(match.group(1)) >= 3
+
+
+def looks_like_keras3(config):
+    """Guess whether Keras 3 wrote a config (it writes dtype policies as dicts, ``batch_shape``)."""
+    if isinstance(config, dict):
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict) or "batch_shape" in config:
+            return True
+        return any(looks_like_keras3(value) for value in config.values())
+    if isinstance(config, list):
+        return any(looks_like_keras3(value) for value in config)
+    return False
+
+
+# --------------------------------------------------------------------------
+# one layer
+# --------------------------------------------------------------------------
+
+def split_config(config, where):
+    """``(class_name, config)`` from ``{"class_name", "config"}`` or a bare ``get_config()``."""
+    if not isinstance(config, dict):
+        raise TypeError(f"{where}: a Keras layer config must be a dict, "
+                        f"got {type(config).__name__}")
+    if "class_name" in config and isinstance(config.get("config"), dict):
+        return config["class_name"], config["config"]
+    return _class_of_bare_config(config, where), config
+
+
+def _class_of_bare_config(config, where):
+    """The recurrent layer class a bare ``get_config()`` dict belongs to, from its keys."""
+    if "layer" in config and "merge_mode" in config:
+        return "Bidirectional"
+    if "cell" in config:
+        return "RNN"
+    if "reset_after" in config:
+        return "GRU"
+    if "unit_forget_bias" in config:
+        return "LSTM"
+    if "units" in config and "recurrent_initializer" in config:
+        return "SimpleRNN"
+    raise ValueError(f"{where}: cannot tell which Keras layer this config is for; pass "
+                     f"{{'class_name': ..., 'config': ...}} (keys seen: {sorted(config)})")
+
+
+def _activation(value, keras3):
+    """A Keras activation config value as a fastrnn activation name (or unchanged)."""
+    if isinstance(value, dict):
+        inner = value.get("config")
+        value = inner if isinstance(inner, str) else value.get("registered_name", value)
+    if keras3 and value == "hard_sigmoid":
+        return "keras3_hard_sigmoid"
+    return value
+
+
+def _initializer(value):
+    """A Keras initializer config without Keras 3's inert extra keys."""
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        config = {key: item for key, item in value["config"].items()
+                  if not (key in _KERAS3_INITIALIZER_KEYS and item is None)}
+        return {"class_name": value.get("class_name"), "config": config}
+    return value
+
+
+def _dtype(value, label):
+    """A Keras dtype or dtype policy as a dtype name fastrnn computes in."""
+    if isinstance(value, dict):
+        value = (value.get("config") or {}).get("name")
+    if value not in (None, "float32", "float64"):
+        raise ValueError(f"{label}: dtype / policy {value!r} is not supported "
+                         f"(fastrnn computes in float32 or float64)")
+    return value
+
+
+def check_supported(class_name, name, where, supported=SUPPORTED_LAYERS):
+    """Raise a ``ValueError`` naming ``class_name`` (and the layer) unless it is supported."""
+    if class_name not in supported:
+        kind = "cell" if supported is SUPPORTED_CELLS else "layer"
+        raise ValueError(f"{where}: unsupported {kind} {class_name!r} (layer {name!r}); "
+                         f"fastrnn supports {sorted(supported)}")
+
+
+def translate(config, keras3, where, supported=SUPPORTED_LAYERS):
+    """A Keras ``{"class_name", "config"}`` as the ``{"class_name", "config"}`` fastrnn reads.
+
+    Checks the class (and nested layers / cells) is supported and every
+    argument is one fastrnn honours; rewrites Keras-version details (see the
+    module docstring).
+    """
+    class_name, config = split_config(config, where)
+    name = config.get("name")
+    check_supported(class_name, name, where, supported)
+    label = f"{where}: Keras layer {name!r} ({class_name})"
+    config = dict(config)
+    for key, inert in _INERT_ARGUMENTS.items():
+        if key in config:
+            value = config.pop(key)
+            if inert is not _ANY and value not in inert:
+                raise ValueError(f"{label}: argument {key}={value!r} is not supported")
+    if class_name != "InputLayer":
+        if "batch_shape" in config:
+            config["batch_input_shape"] = config.pop("batch_shape")
+        if "dtype" in config:
+            config["dtype"] = _dtype(config["dtype"], label)
+    for key in ("activation", "recurrent_activation"):
+        if key in config:
+            config[key] = _activation(config[key], keras3)
+    for key in config:
+        if key.endswith("_initializer"):
+            config[key] = _initializer(config[key])
+    for key in _NESTED_KEYS:
+        if config.get(key) is not None:
+            config[key] = _translate_nested(key, config[key], keras3, where)
+    return {"class_name": class_name, "config": config}
+
+
+def _translate_nested(key, value, keras3, where):
+    supported = SUPPORTED_LAYERS if key in ("layer", "backward_layer") else SUPPORTED_CELLS
+    if isinstance(value, list):
+        return [translate(item, keras3, where, SUPPORTED_CELLS) for item in value]
+    return translate(value, keras3, where, supported)
+
+
+def layer_from_config(config, keras3, where):
+    """A new (unbuilt) fastrnn layer for a Keras layer config; ``ValueError`` if unsupported."""
+    translated = translate(config, keras3, where)
+    try:
+        return deserialize(translated)
+    except (TypeError, ValueError) as exc:
+        name = translated["config"].get("name")
+        raise ValueError(f"{where}: Keras layer {name!r} ({translated['class_name']}) has "
+                         f"arguments fastrnn does not support: {exc}") from None
+
+
+def set_layer_weights(layer, weights, where):
+    """Check ``weights`` (count and every shape) against the built ``layer``, then set them."""
+    expected = [tuple(w.shape) for w in layer.weights]
+    arrays = [np.asarray(w) for w in weights]
+    got = [tuple(w.shape) for w in arrays]
+    if got != expected:
+        raise ValueError(f"{where}: layer {layer.name!r} ({type(layer).__name__}) has "
+                         f"{len(expected)} weights of shapes {expected}, but "
+                         f"{len(got)} weights of shapes {got} were given")
+    for i, array in enumerate(arrays):
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: weight {i} of layer {layer.name!r} has dtype "
+                             f"{array.dtype}, not real numbers")
+    layer.set_weights(arrays)
+
+
+def from_keras_config(config, weights=None, *, keras_version=None):
+    """The fastrnn layer equivalent to a tf.keras layer config, with its weights.
+
+    Parameters
+    ----------
+    config : dict
+        A ``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN`` (over built-in cells) or
+        ``Bidirectional`` config -- the dict of the layer's ``get_config()``
+        or the ``{"class_name": ..., "config": ...}`` form -- or, in the
+        second form, an ``Embedding``, ``Masking``, ``Dense`` or ``Dropout``.
+    weights : list of arrays, optional
+        The layer's ``get_weights()`` (Keras order and layout).  When given,
+        the layer is built for them and they are set (shapes checked first);
+        otherwise the layer builds on its first call.
+    keras_version : str, optional
+        ``"2..."`` or ``"3..."``: which Keras wrote the config.  Default:
+        guessed (a ``DTypePolicy`` dict or ``batch_shape`` means Keras 3).
+        It decides what ``hard_sigmoid`` means.
+
+    Returns
+    -------
+    Layer
+
+    Raises
+    ------
+    ValueError
+        Unsupported layer, cell or argument (named), or weights that do not fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrnn.convert import from_keras_config
+    >>> config = {"class_name": "GRU", "config": {"units": 2, "return_sequences": True}}
+    >>> weights = [np.ones((3, 6)), np.ones((2, 6)), np.zeros((2, 6))]
+    >>> from_keras_config(config, weights)(np.ones((1, 4, 3))).shape
+    (1, 4, 2)
+    """
+    where = "from_keras_config"
+    keras3 = looks_like_keras3(config) if keras_version is None else \
+        is_keras3_version(keras_version)
+    layer = layer_from_config(config, keras3, where)
+    if weights is not None:
+        weights = list(weights)
+        if weights:
+            layer.build((None, None, np.shape(weights[0])[0]))
+        set_layer_weights(layer, weights, where)
+    return layer
+
+
+# --------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------
+
+def _saving_name(class_name):
+    """Keras's snake-case name of a class (how ``.keras`` files name weight groups)."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def saving_names(configs):
+    """The ``.keras`` group names of a list of layer configs: class name, then ``_1``, ``_2``..."""
+    names, used = [], {}
+    for config in configs:
+        base = _saving_name(config["class_name"])
+        count = used.get(base)
+        used[base] = 0 if count is None else count + 1
+        names.append(base if count is None else f"{base}_{count + 1}")
+    return names
+
+
+def model_spec(config, source):
+    """Check a Keras model config and describe it as a :data:`ModelSpec`.
+
+    Sequential models and functional models that are a single chain of
+    layers (each taking the previous one's only output) are supported.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
+        raise ValueError(f"{source}: the model config is not a Keras model config")
+    class_name, inner = config.get("class_name"), config["config"]
+    layers = inner.get("layers")
+    if not isinstance(layers, list) or not all(
+            isinstance(layer, dict) and "class_name" in layer for layer in layers):
+        raise ValueError(f"{source}: the model config has no valid 'layers' list")
+    for layer in layers:
+        check_supported(layer["class_name"], (layer.get("config") or {}).get("name"), source)
+    if class_name == "Sequential":
+        chain = [layer for layer in layers if layer["class_name"] != "InputLayer"]
+        names = saving_names(chain)
+    elif class_name in ("Functional", "Model"):
+        _check_chain(inner, source)
+        chain = layers[1:]
+        names = saving_names(layers)[1:]
+    else:
+        raise ValueError(f"{source}: unsupported model class {class_name!r}: fastrnn loads "
+                         f"Sequential models and single-chain functional models")
+    if not chain:
+        raise ValueError(f"{source}: the model has no layers")
+    batch_shape, dtype = _model_input(inner, layers, source)
+    return ModelSpec(inner.get("name") or "sequential", batch_shape, dtype, chain, names)
+
+
+def _model_input(inner, layers, source):
+    """The model's input ``(batch_shape, dtype)`` from its InputLayer or first layer."""
+    first = layers[0].get("config") or {}
+    if layers[0]["class_name"] == "InputLayer":
+        shape = first.get("batch_shape", first.get("batch_input_shape"))
+        return _shape(shape, source), first.get("dtype") or "float32"
+    shape = (inner.get("build_input_shape") or first.get("batch_input_shape")
+             or first.get("batch_shape")
+             or (layers[0].get("build_config") or {}).get("input_shape"))
+    dtype = "int32" if layers[0]["class_name"] == "Embedding" else "float32"
+    return _shape(shape, source), dtype
+
+
+def _shape(shape, source):
+    if not isinstance(shape, (list, tuple)) or not all(
+            d is None or isinstance(d, int) for d in shape):
+        raise ValueError(f"{source}: cannot tell the model's input shape (got {shape!r})")
+    return tuple(shape)
+
+
+def _check_chain(inner, source):
+    """Raise unless a functional model is one input followed by a chain of single-input layers."""
+    layers = inner["layers"]
+    names = [layer.get("name") or (layer.get("config") or {}).get("name") for layer in layers]
+    if layers[0]["class_name"] != "InputLayer":
+        raise ValueError(f"{source}: a functional model must start with its InputLayer")
+    for previous, layer, name in zip(names, layers[1:], names[1:]):
+        if _inbound_layers(layer.get("inbound_nodes")) != [previous]:
+            raise ValueError(f"{source}: functional model layer {name!r} does not simply take "
+                             f"the output of {previous!r}: fastrnn loads Sequential models "
+                             f"and functional models that are a single chain of layers")
+    outputs = inner.get("output_layers")
+    while isinstance(outputs, list) and outputs and isinstance(outputs[0], list):
+        if len(outputs) != 1:
+            raise ValueError(f"{source}: the functional model has several outputs")
+        outputs = outputs[0]
+    if not outputs or outputs[0] != names[-1]:
+        raise ValueError(f"{source}: the functional model's output is not its last layer")
+
+
+def _inbound_layers(nodes):
+    """The layer names of a layer's single inbound node (None if it is not that simple)."""
+    if not isinstance(nodes, list) or len(nodes) != 1:
+        return None
+    node = nodes[0]
+    if isinstance(node, dict):  # Keras 3: {"args": [tensor], "kwargs": {...}}
+        kwargs = node.get("kwargs") or {}
+        if any(value is not None for key, value in kwargs.items() if key != "training"):
+            return None
+        args = node.get("args") or []
+        history = [((arg.get("config") or {}).get("keras_history") if isinstance(arg, dict)
+                    else None) for arg in args]
+    else:  # Keras 2: [[name, node_index, tensor_index, kwargs]]
+        if any(not isinstance(entry, list) or len(entry) < 3 or (len(entry) > 3 and entry[3])
+               for entry in node):
+            return None
+        history = node
+    if any(not isinstance(h, list) or len(h) < 3 or h[1:3] != [0, 0] for h in history):
+        return None
+    return [h[0] for h in history]
+
+
+def build_model(spec, weights, keras3, source):
+    """A built :class:`fastrnn.Sequential` for ``spec`` with every layer's ``weights`` set.
+
+    ``weights``: one list of arrays per layer of ``spec.layers``.  The model
+    is returned only when every layer is built and loaded.
+    """
+    layers = [layer_from_config(config, keras3, source) for config in spec.layers]
+    model = Sequential(name=spec.name)
+    try:
+        model.add(InputLayer(batch_shape=spec.batch_shape, dtype=spec.input_dtype))
+        for layer in layers:
+            model.add(layer)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: the model's layers do not fit together: {exc}") from None
+    for layer, arrays in zip(layers, weights):
+        set_layer_weights(layer, arrays, source)
+    return model

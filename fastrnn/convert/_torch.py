@@ -1,0 +1,323 @@
+"""PyTorch ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` -> fastrnn layers; torch is never imported.
+
+Gate orders and biases (torch rows are gate blocks of ``weight_ih`` ``(G*H, I)``;
+Keras columns are gate blocks of ``kernel`` ``(I, G*H)``):
+
+========  ===================  ========================================  ======================
+torch     torch gates          fastrnn / Keras layer                     biases
+========  ===================  ========================================  ======================
+LSTM      i, f, g, o           ``LSTM`` gates i, f, c, o (same order)    ``b_ih + b_hh``
+GRU       r, z, n              ``GRU(reset_after=True)`` gates z, r, h   ``[b_ih, b_hh]`` (2, 3H)
+RNN       --                   ``SimpleRNN(activation=tanh / relu)``     ``b_ih + b_hh``
+========  ===================  ========================================  ======================
+
+``kernel = weight_ih.T`` and ``recurrent_kernel = weight_hh.T`` (blocks
+reordered for the GRU).  torch's GRU keeps ``b_hn`` inside the reset product,
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``: that is Keras's
+``reset_after=True``, whose bias row 1 is the recurrent bias.
+"""
+import collections
+import re
+
+import numpy as np
+
+from .. import _validation as check
+from ..layers.recurrent import GRU, LSTM, SimpleRNN
+from ..layers.wrappers import Bidirectional
+
+__all__ = ["TorchRNN", "from_torch", "keras_weights_from_torch"]
+
+
+def _transposed(w_ih, w_hh, b_ih, b_hh):
+    """torch LSTM / RNN weights as Keras ``[kernel, recurrent_kernel, bias]`` (biases summed)."""
+    weights = [w_ih.T, w_hh.T]
+    if b_ih is not None:
+        weights.append(b_ih + b_hh)
+    return weights
+
+
+def _zrh(array):
+    """torch's GRU gate blocks (r, z, n), stacked on axis 0, in Keras's order (z, r, h)."""
+    r, z, n = np.split(array, 3, axis=0)
+    return np.concatenate([z, r, n], axis=0)
+
+
+def _gru(w_ih, w_hh, b_ih, b_hh):
+    """torch GRU weights as Keras ``GRU(reset_after=True)`` weights (bias ``(2, 3H)``)."""
+    weights = [_zrh(w_ih).T, _zrh(w_hh).T]
+    if b_ih is not None:
+        weights.append(np.stack([_zrh(b_ih), _zrh(b_hh)]))
+    return weights
+
+
+_Mode = collections.namedtuple("_Mode", "gates layer layer_kwargs n_states to_keras")
+#: torch ``mode`` -> gates per unit, fastrnn layer class and arguments, states, weight mapping.
+MODES = {
+    "LSTM": _Mode(4, LSTM, {}, 2, _transposed),
+    "GRU": _Mode(3, GRU, {"reset_after": True}, 1, _gru),
+    "RNN_TANH": _Mode(1, SimpleRNN, {"activation": "tanh"}, 1, _transposed),
+    "RNN_RELU": _Mode(1, SimpleRNN, {"activation": "relu"}, 1, _transposed),
+}
+_KEY = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?")
+
+
+def keras_weights_from_torch(mode, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One direction of one torch layer as the Keras / fastrnn layer's ``get_weights()``.
+
+    Parameters
+    ----------
+    mode : {"LSTM", "GRU", "RNN_TANH", "RNN_RELU"}
+    w_ih, w_hh : arrays ``(gates * hidden, input)``, ``(gates * hidden, hidden)``
+    b_ih, b_hh : arrays ``(gates * hidden,)``, or None (``bias=False``)
+
+    Returns
+    -------
+    list of arrays: ``[kernel, recurrent_kernel]`` and the bias if any.
+    """
+    return MODES[check.choice(mode, "mode", list(MODES))].to_keras(w_ih, w_hh, b_ih, b_hh)
+
+
+def _numpy(value, name):
+    """A tensor or array-like as a NumPy array of real numbers."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+class _TorchSpec:
+    """A torch recurrent module's structure and weights, read from its state_dict."""
+
+    def __init__(self, state, mode, batch_first):
+        self.mode, self.batch_first = mode, batch_first
+        arrays = {}
+        for key, value in state.items():
+            match = _KEY.fullmatch(str(key))
+            if match is None:
+                hint = " (LSTM proj_size is not supported)" if str(key).startswith(
+                    "weight_hr") else ""
+                raise ValueError(f"from_torch: unexpected state_dict key {key!r}{hint}")
+            kind, layer, reverse = match.groups()
+            arrays[kind, int(layer), int(bool(reverse))] = _numpy(value, key)
+        if ("weight_hh", 0, 0) not in arrays or ("weight_ih", 0, 0) not in arrays:
+            raise ValueError("from_torch: the state_dict has no weight_ih_l0 / weight_hh_l0")
+        self.num_layers = 1 + max(layer for _, layer, _ in arrays)
+        self.directions = 1 + max(reverse for _, _, reverse in arrays)
+        self.bias = ("bias_ih", 0, 0) in arrays
+        self.hidden_size = arrays["weight_hh", 0, 0].shape[-1]
+        self.input_size = arrays["weight_ih", 0, 0].shape[-1]
+        dtype = arrays["weight_ih", 0, 0].dtype
+        self.dtype = np.dtype(np.float64 if dtype == np.float64 else np.float32)
+        self.arrays = arrays
+        self._check_shapes()
+
+    def _expected_shapes(self, layer):
+        rows = MODES[self.mode].gates * self.hidden_size
+        inputs = self.input_size if layer == 0 else self.directions * self.hidden_size
+        shapes = {"weight_ih": (rows, inputs), "weight_hh": (rows, self.hidden_size)}
+        if self.bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        return shapes
+
+    def _check_shapes(self):
+        expected = {}
+        for layer in range(self.num_layers):
+            for direction in range(self.directions):
+                for kind, shape in self._expected_shapes(layer).items():
+                    expected[kind, layer, direction] = shape
+        for key in sorted(set(expected) | set(self.arrays)):
+            name = f"{key[0]}_l{key[1]}{'_reverse' if key[2] else ''}"
+            if key not in self.arrays:
+                raise ValueError(f"from_torch: state_dict key {name!r} is missing")
+            if key not in expected:
+                raise ValueError(f"from_torch: unexpected state_dict key {name!r}")
+            if self.arrays[key].shape != expected[key]:
+                raise ValueError(f"from_torch: {name} has shape {self.arrays[key].shape}, "
+                                 f"expected {expected[key]} for a {self.mode} with "
+                                 f"hidden_size={self.hidden_size}")
+
+    def keras_weights(self, layer, direction):
+        """The fastrnn weights of one direction of one layer."""
+        get = self.arrays.get
+        return MODES[self.mode].to_keras(
+            get(("weight_ih", layer, direction)), get(("weight_hh", layer, direction)),
+            get(("bias_ih", layer, direction)), get(("bias_hh", layer, direction)))
+
+
+class TorchRNN:
+    """fastrnn layers computing what a ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` computes.
+
+    Made by :func:`from_torch`.  Each torch layer is one fastrnn layer in
+    :attr:`layers` (an ``LSTM`` / ``GRU`` / ``SimpleRNN`` returning sequences
+    and states, wrapped in a ``Bidirectional`` with ``merge_mode="concat"``
+    for a bidirectional module).  Inference only: the module's inter-layer
+    dropout does not apply.
+
+    Attributes
+    ----------
+    layers : list of Layer
+    mode : {"LSTM", "GRU", "RNN_TANH", "RNN_RELU"}
+    input_size, hidden_size, num_layers : int
+    bidirectional, batch_first, bias : bool
+    dtype : numpy dtype (float32, or float64 for a float64 module)
+    """
+
+    def __init__(self, spec):
+        self.mode, self.batch_first = spec.mode, spec.batch_first
+        self.input_size, self.hidden_size = spec.input_size, spec.hidden_size
+        self.num_layers, self.bidirectional = spec.num_layers, spec.directions == 2
+        self.bias, self.dtype = spec.bias, spec.dtype
+        self.layers = [self._make_layer(spec, k) for k in range(spec.num_layers)]
+
+    def _make_layer(self, spec, k):
+        mode = MODES[spec.mode]
+        layer = mode.layer(spec.hidden_size, return_sequences=True, return_state=True,
+                           time_major=not spec.batch_first, use_bias=spec.bias,
+                           dtype=spec.dtype.name, name=f"{spec.mode.lower()}_l{k}",
+                           **mode.layer_kwargs)
+        if spec.directions == 2:
+            layer = Bidirectional(layer, name=f"bidirectional_l{k}")
+        inputs = spec.input_size if k == 0 else spec.directions * spec.hidden_size
+        layer.build((None, None, inputs))
+        layer.set_weights([w for d in range(spec.directions) for w in spec.keras_weights(k, d)])
+        return layer
+
+    def __call__(self, x, hx=None):
+        """Run the sequence: torch's call, torch's shapes.
+
+        Parameters
+        ----------
+        x : array ``(T, B, input_size)``, ``(B, T, input_size)`` when
+            ``batch_first``, or unbatched ``(T, input_size)``.
+        hx : optional
+            Initial states ``(num_layers * num_directions, B, hidden_size)``
+            (``(num_layers * num_directions, hidden_size)`` unbatched), a tuple
+            ``(h_0, c_0)`` for an LSTM.  Default zeros.
+
+        Returns
+        -------
+        ``(output, h_n)``, or ``(output, (h_n, c_n))`` for an LSTM; ``output``
+        is ``(T, B, D * hidden_size)`` (batch first if ``batch_first``).
+        """
+        if hasattr(x, "batch_sizes"):
+            raise TypeError("from_torch models take padded arrays, not PackedSequence")
+        x = _numpy(x, "x")
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = x[None] if self.batch_first else x[:, None]
+        if x.ndim != 3:
+            raise ValueError(f"x must be 2-D (unbatched) or 3-D, got shape {x.shape}")
+        batch = x.shape[0 if self.batch_first else 1]
+        initial = self._initial_states(hx, batch, unbatched)
+        finals, output = [], x
+        for layer, states in zip(self.layers, initial):
+            output, *layer_states = layer(output, initial_state=states)
+            finals.extend(layer_states)
+        n_states = MODES[self.mode].n_states
+        final = [np.stack(finals[k::n_states]) for k in range(n_states)]
+        if unbatched:
+            output = output[0] if self.batch_first else output[:, 0]
+            final = [state[:, 0] for state in final]
+        return output, (tuple(final) if n_states == 2 else final[0])
+
+    def _initial_states(self, hx, batch, unbatched):
+        """Per layer, the flat list of initial states (forward's then backward's), or None."""
+        if hx is None:
+            return [None] * self.num_layers
+        n_states = MODES[self.mode].n_states
+        parts = list(hx) if n_states == 2 else [hx]
+        if n_states == 2 and len(parts) != 2:
+            raise ValueError("hx for an LSTM must be a tuple (h_0, c_0)")
+        rows = self.num_layers * (2 if self.bidirectional else 1)
+        shape = (rows, self.hidden_size) if unbatched else (rows, batch, self.hidden_size)
+        parts = [check.state_array(_numpy(part, "hx"), "hx", shape, self.dtype) for part in parts]
+        if unbatched:
+            parts = [part[:, None] for part in parts]
+        per_row = [[part[row] for part in parts] for row in range(rows)]
+        directions = rows // self.num_layers
+        return [[state for row in per_row[k * directions:(k + 1) * directions] for state in row]
+                for k in range(self.num_layers)]
+
+
+def _settings_of_module(module, given):
+    """``(state_dict, mode, batch_first)`` of a torch module; ``given`` arguments must agree."""
+    if getattr(module, "proj_size", 0):
+        raise ValueError(f"from_torch: LSTM proj_size={module.proj_size} is not supported")
+    actual = {"mode": module.mode, "num_layers": module.num_layers,
+              "bidirectional": module.bidirectional, "batch_first": module.batch_first,
+              "nonlinearity": getattr(module, "nonlinearity", None)}
+    for name, value in given.items():
+        if value is not None and value != actual[name] and not (
+                name == "mode" and _mode(value, actual["nonlinearity"]) == actual["mode"]):
+            raise ValueError(f"from_torch: {name}={value!r} but the module has "
+                             f"{name}={actual[name]!r}")
+    return module.state_dict(), actual["mode"], actual["batch_first"]
+
+
+def _mode(mode, nonlinearity):
+    """A torch mode name, with ``"RNN"`` resolved by ``nonlinearity`` (default tanh)."""
+    if mode == "RNN":
+        nonlinearity = nonlinearity or "tanh"
+        check.choice(nonlinearity, "nonlinearity", ["tanh", "relu"])
+        return "RNN_" + nonlinearity.upper()
+    check.choice(mode, "mode", list(MODES) + ["RNN"])
+    if nonlinearity is not None and mode.startswith("RNN_") and mode != "RNN_" + str(
+            nonlinearity).upper():
+        raise ValueError(f"from_torch: mode={mode!r} contradicts nonlinearity={nonlinearity!r}")
+    return mode
+
+
+def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectional=None,
+               batch_first=None, nonlinearity=None):
+    """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``.
+
+    Parameters
+    ----------
+    module_or_state_dict : torch module or dict
+        The module itself, or its ``state_dict()`` with NumPy values
+        (``{k: v.numpy() for k, v in module.state_dict().items()}``) so that
+        torch is not needed at run time.
+    mode : {"LSTM", "GRU", "RNN_TANH", "RNN_RELU", "RNN"}, optional
+        Required with a state_dict (``"RNN"`` + ``nonlinearity`` also works).
+    num_layers : int, optional
+        Inferred from the keys; checked when given.
+    bidirectional : bool, optional
+        Inferred from the keys (``*_reverse``); checked when given.
+    batch_first : bool, optional
+        Required with a state_dict (torch's layout of ``x`` and ``output``).
+    nonlinearity : {"tanh", "relu"}, optional
+        For ``mode="RNN"``.
+
+    Returns
+    -------
+    TorchRNN
+        ``rnn(x, hx=None)`` returns what the module returns: ``(output, h_n)``,
+        or ``(output, (h_n, c_n))`` for an LSTM, as NumPy arrays.
+
+    Raises
+    ------
+    ValueError
+        Unsupported module (``proj_size``), missing / unexpected keys, wrong
+        shapes, or arguments that contradict the module or its weights.
+    """
+    given = {"mode": mode, "num_layers": num_layers, "bidirectional": bidirectional,
+             "batch_first": batch_first, "nonlinearity": nonlinearity}
+    if hasattr(module_or_state_dict, "state_dict") and hasattr(module_or_state_dict, "mode"):
+        state, mode, batch_first = _settings_of_module(module_or_state_dict, given)
+    elif isinstance(module_or_state_dict, dict):
+        if mode is None or batch_first is None:
+            raise ValueError("from_torch: with a state_dict, pass mode= ('LSTM', 'GRU', "
+                             "'RNN_TANH', 'RNN_RELU') and batch_first=")
+        state, mode = module_or_state_dict, _mode(mode, nonlinearity)
+    else:
+        raise TypeError(f"from_torch needs a torch.nn.LSTM / GRU / RNN or its state_dict, "
+                        f"got {type(module_or_state_dict).__name__}")
+    spec = _TorchSpec(state, mode, bool(batch_first))
+    for name, value in (("num_layers", spec.num_layers),
+                        ("bidirectional", spec.directions == 2)):
+        if given[name] is not None and given[name] != value:
+            raise ValueError(f"from_torch: {name}={given[name]!r} but the weights are for "
+                             f"{name}={value!r}")
+    return TorchRNN(spec)

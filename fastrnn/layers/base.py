@@ -1,0 +1,621 @@
+"""The Layer base class, symbolic ``Input`` placeholders, ``TensorShape``, and
+the nested-structure helpers the recurrent layers share.
+
+A :class:`Layer` holds NumPy weights created by :meth:`Layer.add_weight`
+(``add_weight`` returns the array itself, so ``self.kernel`` is an ndarray that
+``set_weights`` later updates in place), builds itself on its first call, and
+reads and writes tf.keras configs.  Sub-layers are found by looking at the
+layer's attributes (a layer, or a list / tuple of layers), so a subclass needs
+no registration and may set attributes before calling ``super().__init__()``.
+"""
+import functools
+import inspect
+import re
+import threading
+
+import numpy as np
+
+from .. import _validation as check
+from .. import constraints, initializers, regularizers
+
+__all__ = ["Layer", "Input", "Placeholder", "TensorShape", "serialize", "deserialize"]
+
+
+# --------------------------------------------------------------------------
+# shapes and nested structures
+# --------------------------------------------------------------------------
+
+class TensorShape:
+    """The shape of one (possibly higher-dimensional) value, without the batch axis.
+
+    Used as a cell's ``state_size`` or ``output_size`` when a state is not a
+    vector: ``state_size = TensorShape([2, 3])`` is ONE state of shape
+    ``(batch, 2, 3)``, whereas ``state_size = [2, 3]`` is two vector states.
+
+    Parameters
+    ----------
+    dims : int, iterable of int (or None), or TensorShape
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> fr.TensorShape([2, 3]).as_list()
+    [2, 3]
+    """
+
+    __slots__ = ("dims",)
+
+    def __init__(self, dims):
+        if isinstance(dims, TensorShape):
+            dims = dims.dims
+        elif dims is None or isinstance(dims, (int, np.integer)):
+            dims = () if dims is None else (dims,)
+        self.dims = tuple(None if d is None else int(d) for d in dims)
+
+    @property
+    def rank(self):
+        """Number of dimensions."""
+        return len(self.dims)
+
+    def as_list(self):
+        """The dimensions as a list."""
+        return list(self.dims)
+
+    def concatenate(self, other):
+        """This shape followed by ``other``'s dimensions."""
+        return TensorShape(self.dims + TensorShape(other).dims)
+
+    def __iter__(self):
+        return iter(self.dims)
+
+    def __len__(self):
+        return len(self.dims)
+
+    def __getitem__(self, index):
+        return self.dims[index]
+
+    def __eq__(self, other):
+        if isinstance(other, TensorShape):
+            return self.dims == other.dims
+        if isinstance(other, (tuple, list)):
+            return self.dims == tuple(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.dims)
+
+    def __repr__(self):
+        return f"TensorShape({list(self.dims)})"
+
+
+def is_nested(value):
+    """True for the list / tuple nodes of a nested structure."""
+    return isinstance(value, (list, tuple))
+
+
+def flatten(structure):
+    """The leaves of a nested structure of lists / tuples, depth first."""
+    if not is_nested(structure):
+        return [structure]
+    leaves = []
+    for item in structure:
+        leaves.extend(flatten(item))
+    return leaves
+
+
+def pack_as(structure, leaves):
+    """Rebuild ``structure``'s nesting (as lists) around ``leaves`` in order."""
+    it = iter(leaves)
+
+    def rebuild(node):
+        if is_nested(node):
+            return [rebuild(child) for child in node]
+        return next(it)
+
+    return rebuild(structure)
+
+
+def shape_spec(size):
+    """A ``state_size`` / ``output_size`` as nested lists of :class:`TensorShape` leaves.
+
+    An int or a TensorShape is one leaf; a list / tuple is a node (several
+    values), as in tf.keras.
+    """
+    if isinstance(size, TensorShape):
+        return size
+    if isinstance(size, (int, np.integer)) and not isinstance(size, (bool, np.bool_)):
+        return TensorShape([size])
+    if is_nested(size):
+        return [shape_spec(s) for s in size]
+    raise TypeError(f"a state_size / output_size must be an int, a TensorShape or a "
+                    f"list/tuple of those, got {size!r}")
+
+
+def zeros_like_spec(spec, batch_size, dtype):
+    """Zero arrays ``(batch_size, *leaf)`` for every leaf of ``spec``, same nesting."""
+    leaves = [np.zeros((batch_size,) + leaf.dims, dtype) for leaf in flatten(spec)]
+    return pack_as(spec, leaves) if is_nested(spec) else leaves[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _function_accepts(function, argument):
+    try:
+        params = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return argument in params or any(p.kind is inspect.Parameter.VAR_KEYWORD
+                                     for p in params.values())
+
+
+def call_accepts(layer, argument):
+    """Whether ``layer.call`` takes keyword ``argument`` (cached per function)."""
+    call = layer.call
+    return _function_accepts(getattr(call, "__func__", call), argument)
+
+
+# --------------------------------------------------------------------------
+# names and the class registry used by (de)serialization
+# --------------------------------------------------------------------------
+
+_name_counts = {}
+_name_lock = threading.Lock()
+
+
+def _snake_case(name):
+    words = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower()
+
+
+def _unique_name(base):
+    with _name_lock:
+        count = _name_counts.get(base, 0)
+        _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+_REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: make ``cls`` known to :func:`deserialize` by its class name."""
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def serialize(layer):
+    """``{"class_name": ..., "config": layer.get_config()}`` (the tf.keras form)."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A layer from ``{"class_name", "config"}`` (tf.keras 2 or Keras 3 form).
+
+    Parameters
+    ----------
+    config : dict
+        ``class_name`` names a fastrnn layer (or a class in ``custom_objects``);
+        keys Keras adds around it (``module``, ``registered_name``,
+        ``build_config``) are ignored.
+    custom_objects : dict, optional
+        ``class name -> class`` for user-defined layers and cells.
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise TypeError(f"a layer config must be a dict with 'class_name' and 'config', "
+                        f"got {config!r}")
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown layer class {name!r}: fastrnn knows {sorted(_REGISTRY)}; "
+                         f"pass custom_objects={{{name!r}: cls}} for your own classes")
+    layer_config = dict(config.get("config") or {})
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(layer_config, custom_objects=custom_objects)
+    return cls.from_config(layer_config)
+
+
+# --------------------------------------------------------------------------
+# symbolic inputs
+# --------------------------------------------------------------------------
+
+class Placeholder:
+    """A symbolic value: a shape (``None`` for unknown sizes) and a dtype, no data.
+
+    Calling a layer on placeholders builds the layer and returns placeholders
+    with the output shapes; see :func:`Input`.
+    """
+
+    __slots__ = ("shape", "dtype", "name")
+
+    def __init__(self, shape, dtype="float32", name=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = np.dtype(dtype).name
+        self.name = name
+
+    @property
+    def ndim(self):
+        """Number of dimensions, batch included."""
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"Placeholder(shape={self.shape}, dtype={self.dtype})"
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+    """A symbolic model input, as ``tf.keras.Input``.
+
+    Parameters
+    ----------
+    shape : tuple
+        Shape of one sample (no batch axis); ``None`` for a variable size,
+        e.g. ``(None, 5)`` for sequences of any length with 5 features.
+    batch_size : int, optional
+    name : str, optional
+    dtype : str, optional
+        Default ``"float32"``.
+    batch_shape : tuple, optional
+        The full shape including the batch axis (instead of ``shape``).
+
+    Returns
+    -------
+    Placeholder
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> x = fr.Input((None, 5))
+    >>> fr.LSTM(3)(x).shape
+    (None, 3)
+    """
+    if batch_shape is None:
+        if shape is None:
+            raise ValueError("Input needs `shape` (per-sample shape) or `batch_shape`")
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        batch_shape = (batch_size,) + shape
+    return Placeholder(batch_shape, dtype or "float32", name)
+
+
+def _contains_placeholder(value):
+    return any(isinstance(leaf, Placeholder) for leaf in flatten(value))
+
+
+def _placeholders_for(shapes, dtype):
+    """Placeholders for a nested structure (lists) of shape tuples."""
+    if isinstance(shapes, list):
+        return [_placeholders_for(s, dtype) for s in shapes]
+    return Placeholder(shapes, dtype)
+
+
+def shape_of(value):
+    """The shape of an array-like or placeholder, nested for lists / tuples of them."""
+    if isinstance(value, Placeholder):
+        return value.shape
+    if isinstance(value, np.ndarray):
+        return value.shape
+    if is_nested(value) and value and all(isinstance(v, (np.ndarray, Placeholder))
+                                          for v in flatten(value)):
+        return type(value)(shape_of(v) for v in value)
+    return np.shape(value)
+
+
+# --------------------------------------------------------------------------
+# Layer
+# --------------------------------------------------------------------------
+
+class _WeightRecord:
+    """Bookkeeping for one weight: its array and what Keras attaches to it."""
+
+    __slots__ = ("owner", "name", "value", "regularizer", "constraint", "trainable")
+
+    def __init__(self, owner, name, value, regularizer, constraint, trainable):
+        self.owner, self.name, self.value = owner, name, value
+        self.regularizer, self.constraint, self.trainable = regularizer, constraint, trainable
+
+
+#: Keyword arguments Layer accepts besides its named ones (tf.keras's list).
+_LAYER_KWARGS = frozenset({"input_shape", "batch_input_shape", "batch_size", "input_dim",
+                           "weights", "activity_regularizer", "autocast"})
+#: add_weight arguments of tf.keras that have no meaning here (accepted, ignored).
+_IGNORED_WEIGHT_KWARGS = frozenset({"caching_device", "use_resource", "synchronization",
+                                    "aggregation", "experimental_autocast", "partitioner",
+                                    "getter"})
+
+
+class Layer:
+    """Base class of fastrnn layers and cells, with the tf.keras ``Layer`` API.
+
+    Parameters
+    ----------
+    trainable : bool, default True
+        Stored and serialized (fastrnn does not train); decides which weights
+        ``trainable_weights`` lists.
+    name : str, optional
+        Default: the class name in snake case, made unique (``lstm``, ``lstm_1``).
+    dtype : str, numpy dtype or Keras dtype-policy dict, optional
+        ``"float32"`` (default) or ``"float64"``: the dtype the layer computes in.
+    dynamic : bool, default False
+        Accepted for compatibility; no effect.
+    **kwargs
+        ``input_shape``, ``batch_input_shape``, ``batch_size``, ``input_dim``
+        (the expected input, batch size first for ``batch_input_shape``),
+        ``weights`` (initial weights, set after the first build),
+        ``activity_regularizer`` (stored and serialized).
+
+    Notes
+    -----
+    Subclasses implement ``build(input_shape)`` (creating weights with
+    :meth:`add_weight`) and ``call(inputs, ...)``; ``layer(inputs)`` builds the
+    layer on its first call (once, under a lock) and then runs ``call``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> class Scale(fr.Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight("w", (input_shape[-1],), initializer="ones")
+    ...         self.built = True
+    ...     def call(self, inputs):
+    ...         return inputs * self.w
+    >>> Scale()(np.ones((2, 3))).shape
+    (2, 3)
+    """
+
+    #: Whether ``compute_mask`` passes the input mask through (tf.keras's flag).
+    supports_masking = False
+    #: A layer whose dtype is None takes the dtype of its first input (TfLiteRNNCell).
+    _dtype_from_first_input = False
+
+    def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
+        unknown = set(kwargs) - _LAYER_KWARGS
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: keyword argument(s) not understood: "
+                            f"{sorted(unknown)}")
+        self._name = name or _unique_name(_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dynamic = dynamic
+        self._dtype_explicit = dtype is not None
+        if dtype is None and self._dtype_from_first_input:
+            self._compute_dtype = None
+        else:
+            self._compute_dtype = check.compute_dtype(dtype)
+        self.built = False
+        self._weight_records = []
+        self._build_lock = threading.RLock()
+        self._initial_weights = kwargs.get("weights")
+        self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
+        self._batch_input_shape = _batch_input_shape(kwargs)
+        self._batch_size_hint = kwargs.get("batch_size")
+
+    # ---- identity and dtype -------------------------------------------------
+
+    @property
+    def name(self):
+        """The layer's name."""
+        return self._name
+
+    @property
+    def dtype(self):
+        """The dtype the layer computes in: ``"float32"``, ``"float64"``, None if not known yet."""
+        return None if self._compute_dtype is None else self._compute_dtype.name
+
+    @property
+    def compute_dtype(self):
+        """Same as :attr:`dtype` (tf.keras's name for it)."""
+        return self.dtype
+
+    def _adopt_dtype(self, dtype):
+        """Take ``dtype`` unless the user chose one (an enclosing layer passes its own)."""
+        if not self._dtype_explicit and not self.built and dtype is not None:
+            self._compute_dtype = np.dtype(dtype)
+
+    # ---- building -------------------------------------------------------------
+
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape``; the default has none."""
+        self.built = True
+
+    def _build_once(self, input_shape, dtype=None):
+        """Build under the layer's lock unless built; set initial weights if given."""
+        with self._build_lock:
+            if self.built:
+                return
+            if self._compute_dtype is None:
+                self._compute_dtype = _dtype_of_input(dtype)
+            self.build(input_shape)
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def __call__(self, inputs, *args, **kwargs):
+        """Build on the first call, then ``call``; placeholders in give placeholders out."""
+        if _contains_placeholder(inputs):
+            return self._call_symbolic(inputs, *args, **kwargs)
+        if not self.built:
+            self._build_once(shape_of(inputs), getattr(inputs, "dtype", None))
+        return self.call(inputs, *args, **kwargs)
+
+    def _call_symbolic(self, inputs, *args, **kwargs):
+        shape = shape_of(inputs)
+        if not self.built:
+            self._build_once(shape, flatten(inputs)[0].dtype)
+        return _placeholders_for(self.compute_output_shape(shape), self.dtype or "float32")
+
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation; the default returns ``inputs`` unchanged."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (needed for calls on placeholders)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement "
+                                  f"compute_output_shape, so it cannot be called on Input "
+                                  f"placeholders")
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs: ``mask`` if the layer supports masking, else None."""
+        return mask if self.supports_masking else None
+
+    # ---- weights -------------------------------------------------------------
+
+    def add_weight(self, name=None, shape=None, initializer=None, regularizer=None,
+                   constraint=None, trainable=True, dtype=None, **kwargs):
+        """Create a weight, remember it, and return it (a C-contiguous ndarray).
+
+        Parameters
+        ----------
+        name : str
+        shape : tuple of int
+        initializer : str, dict, Initializer or callable ``f(shape, dtype)``
+            Default ``"glorot_uniform"``.
+        regularizer : optional
+            Penalty reported by :attr:`losses`.
+        constraint : optional
+            Applied by :meth:`apply_constraints`.
+        trainable : bool
+        dtype : optional
+            Default: the layer's dtype.
+        """
+        unknown = set(kwargs) - _IGNORED_WEIGHT_KWARGS
+        if unknown:
+            raise TypeError(f"add_weight: keyword argument(s) not understood: {sorted(unknown)}")
+        dtype = check.compute_dtype(dtype or self._compute_dtype, "add_weight dtype")
+        shape = tuple(int(d) for d in (shape or ()))
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = check.weight_array(init(shape, dtype=dtype), f"initial value of weight {name!r}",
+                                   shape, dtype)
+        record = _WeightRecord(self, name, value, regularizers.get(regularizer),
+                               constraints.get(constraint), bool(trainable))
+        self._weight_records.append(record)
+        return value
+
+    def _sublayers(self):
+        """Layers held in attributes (directly or in lists / tuples), in attribute order."""
+        found = []
+        for value in list(vars(self).values()):
+            if isinstance(value, Layer):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                found.extend(v for v in value if isinstance(v, Layer))
+        return found
+
+    def _records(self, _seen=None):
+        """Own weight records then those of sub-layers (each layer once)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return []
+        seen.add(id(self))
+        records = list(self._weight_records)
+        for layer in self._sublayers():
+            records.extend(layer._records(seen))
+        return records
+
+    def _ordered_records(self):
+        """Records in Keras's ``weights`` order: trainable ones first."""
+        records = self._records()
+        if not self.trainable:
+            return records
+        trainable = [r for r in records if r.trainable and r.owner.trainable]
+        return trainable + [r for r in records if not (r.trainable and r.owner.trainable)]
+
+    @property
+    def weights(self):
+        """Every weight array (the live arrays, trainable ones first)."""
+        return [r.value for r in self._ordered_records()]
+
+    @property
+    def trainable_weights(self):
+        """The weights that would be trained."""
+        if not self.trainable:
+            return []
+        return [r.value for r in self._records() if r.trainable and r.owner.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        """The weights that would not be trained."""
+        if not self.trainable:
+            return [r.value for r in self._records()]
+        return [r.value for r in self._records() if not (r.trainable and r.owner.trainable)]
+
+    def get_weights(self):
+        """Copies of the weights, in Keras order and layout."""
+        return [value.copy() for value in self.weights]
+
+    def set_weights(self, weights):
+        """Set every weight from a list of arrays (Keras order and layout).
+
+        All values are checked (count, shapes, real numbers) before any weight
+        changes: when this raises, the layer is unchanged.
+        """
+        records = self._ordered_records()
+        weights = list(weights)
+        if len(weights) != len(records):
+            raise ValueError(f"set_weights: layer {self.name!r} has {len(records)} weights "
+                             f"{[tuple(r.value.shape) for r in records]}, got a list of "
+                             f"{len(weights)}")
+        new_values = [check.weight_array(value, f"weights[{i}] ({record.name})",
+                                         record.value.shape, record.value.dtype)
+                      for i, (value, record) in enumerate(zip(weights, records))]
+        self._assign(records, new_values)
+
+    def _assign(self, records, values):
+        owners = []
+        for record, value in zip(records, values):
+            record.value[...] = value
+            if record.owner not in owners:
+                owners.append(record.owner)
+        for owner in owners:
+            owner._weights_changed()
+
+    def _weights_changed(self):
+        """Hook run after weights are set: remake anything derived from them."""
+
+    def apply_constraints(self):
+        """Replace every constrained weight by ``constraint(weight)`` (what Keras does after
+        a training step)."""
+        records = [r for r in self._records() if r.constraint is not None]
+        values = [check.weight_array(r.constraint(r.value.copy()), f"constrained {r.name}",
+                                     r.value.shape, r.value.dtype) for r in records]
+        self._assign(records, values)
+
+    @property
+    def losses(self):
+        """Regularization penalties of the current weights, one float per regularized weight."""
+        return [float(r.regularizer(r.value)) for r in self._records()
+                if r.regularizer is not None]
+
+    # ---- configs -------------------------------------------------------------
+
+    def get_config(self):
+        """The constructor arguments as a dict (tf.keras keys)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from ``get_config()``'s dict (or the one of the tf.keras layer)."""
+        return cls(**config)
+
+
+def _batch_input_shape(kwargs):
+    """tf.keras's ``batch_input_shape`` from the shape keyword arguments, or None."""
+    if kwargs.get("batch_input_shape") is not None:
+        return tuple(kwargs["batch_input_shape"])
+    batch_size = kwargs.get("batch_size")
+    if kwargs.get("input_shape") is not None:
+        return (batch_size,) + tuple(kwargs["input_shape"])
+    if kwargs.get("input_dim") is not None:
+        return (batch_size, kwargs["input_dim"])
+    return None
+
+
+def _dtype_of_input(dtype):
+    """The compute dtype a dtype-inferring layer takes from its first input."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        return np.dtype(np.float32)
+    return dtype if dtype in check.COMPUTE_DTYPES else np.dtype(np.float32)

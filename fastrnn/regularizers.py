@@ -1,0 +1,133 @@
+"""Weight regularizers with tf.keras names, classes and configs, on NumPy.
+
+A regularizer is a callable ``penalty = regularizer(weight)`` returning a float.
+fastrnn does not train, but it keeps them so that configs round-trip and
+``layer.losses`` reports the penalties of the current weights, as Keras does.
+
+Accepted by :func:`get`: None, a name (``"l1"``, ``"l2"``, ``"l1_l2"``), a config
+dict ``{"class_name": "L2", "config": {"l2": 0.01}}``, an instance or any callable.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fastrnn import regularizers
+>>> regularizers.get("l2")(np.array([1.0, 2.0]))
+0.05
+"""
+import numpy as np
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
+
+
+class Regularizer:
+    """Base class: subclasses define ``__call__(weight) -> float`` and ``get_config()``."""
+
+    def __call__(self, weight):
+        return 0.0
+
+    def get_config(self):
+        """The constructor arguments of this regularizer, as a dict."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """Build a regularizer from ``get_config()``'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)``."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, weight):
+        weight = np.asarray(weight, dtype=np.float64)
+        penalty = 0.0
+        if self.l1:
+            penalty += self.l1 * float(np.abs(weight).sum())
+        if self.l2:
+            penalty += self.l2 * float(np.square(weight).sum())
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """``l1 * sum(|w|)``."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """``l2 * sum(w ** 2)``."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2}
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    """``L1L2`` with Keras's defaults for the ``"l1_l2"`` name."""
+    return L1L2(l1=l1, l2=l2)
+
+
+_ALIASES = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
+
+
+def serialize(regularizer):
+    """``{"class_name": ..., "config": {...}}`` (None stays None; callables give their name)."""
+    if regularizer is None:
+        return None
+    if isinstance(regularizer, Regularizer):
+        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return getattr(regularizer, "__name__", repr(regularizer))
+
+
+def deserialize(config, custom_objects=None):
+    """A regularizer from a name or a ``{"class_name", "config"}`` dict."""
+    if isinstance(config, str):
+        name, args = config, {}
+    elif isinstance(config, dict) and "class_name" in config:
+        name, args = config["class_name"], config.get("config") or {}
+    else:
+        raise TypeError(f"regularizer config must be a name or a dict with 'class_name', "
+                        f"got {config!r}")
+    if custom_objects and name in custom_objects:
+        found = custom_objects[name]
+        if not isinstance(found, type):
+            return found  # a penalty function
+    else:
+        found = _CLASSES.get(name) or _ALIASES.get(name)
+    if found is None:
+        raise ValueError(f"Unknown regularizer {name!r}: expected one of "
+                         f"{sorted(set(_CLASSES) | set(_ALIASES))}")
+    if isinstance(found, type) and issubclass(found, Regularizer):
+        return found.from_config(args)
+    return found(**args)
+
+
+def get(identifier):
+    """Resolve a regularizer argument: None, a name, a config dict, an instance or a callable."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, (str, dict)):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"regularizer must be a name, a config dict or a callable, "
+                    f"got {identifier!r} of type {type(identifier).__name__}")
