@@ -941,6 +941,26 @@ def test_nan_and_inf_inputs_are_computed_through(kind):
     assert np.isfinite(out[0, 0]).all() and np.isfinite(out[1, :2]).all()
 
 
+def test_strided_fortran_and_list_inputs():
+    rng = np.random.default_rng(24)
+    layer = fr.LSTM(3, return_sequences=True)
+    x = rng.normal(size=(4, 6, 5)).astype("float32")
+    want = layer(x)
+    np.testing.assert_array_equal(layer(np.asfortranarray(x)), want)
+    wide = np.zeros((4, 12, 10), "float32")
+    wide[:, ::2, ::2] = x
+    np.testing.assert_array_equal(layer(wide[:, ::2, ::2]), want)
+    np.testing.assert_allclose(layer(x.tolist()), want)
+
+
+def test_keras_list_form_of_inputs_and_initial_state():
+    rng = np.random.default_rng(25)
+    layer = fr.LSTM(3, return_state=True)
+    x, h, c = rng.normal(size=(2, 4, 5)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    for a, b in zip(layer([x, h, c]), layer(x, initial_state=[h, c])):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_float64_inputs_to_float32_layer_are_cast_once():
     layer = fr.LSTM(3)
     out = layer(np.ones((2, 4, 3), "float64"))
