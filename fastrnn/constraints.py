@@ -18,6 +18,8 @@ array([0., 2.])
 """
 import numpy as np
 
+from ._catalog import Catalog
+
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get",
            "serialize", "deserialize"]
 
@@ -110,43 +112,7 @@ _ALIASES = {"max_norm": MaxNorm, "maxnorm": MaxNorm, "non_neg": NonNeg, "nonneg"
             "unit_norm": UnitNorm, "unitnorm": UnitNorm, "min_max_norm": MinMaxNorm}
 
 
-def serialize(constraint):
-    """``{"class_name": ..., "config": {...}}`` (None stays None; callables give their name)."""
-    if constraint is None:
-        return None
-    if isinstance(constraint, Constraint):
-        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
-    return getattr(constraint, "__name__", repr(constraint))
-
-
-def deserialize(config, custom_objects=None):
-    """A constraint from a name or a ``{"class_name", "config"}`` dict."""
-    if isinstance(config, str):
-        name, args = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, args = config["class_name"], config.get("config") or {}
-    else:
-        raise TypeError(f"constraint config must be a name or a dict with 'class_name', "
-                        f"got {config!r}")
-    if custom_objects and name in custom_objects:
-        found = custom_objects[name]
-    else:
-        found = _CLASSES.get(name) or _ALIASES.get(name)
-    if found is None:
-        raise ValueError(f"Unknown constraint {name!r}: expected one of "
-                         f"{sorted(set(_CLASSES) | set(_ALIASES))}")
-    if isinstance(found, type):
-        return found.from_config(args) if issubclass(found, Constraint) else found(**args)
-    return found
-
-
-def get(identifier):
-    """Resolve a constraint argument: None, a name, a config dict, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"constraint must be a name, a config dict or a callable, "
-                    f"got {identifier!r} of type {type(identifier).__name__}")
+_catalog = Catalog("constraint", Constraint, _CLASSES, _ALIASES)
+serialize = _catalog.serialize
+deserialize = _catalog.deserialize
+get = _catalog.get

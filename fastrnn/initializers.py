@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from ._catalog import Catalog
+
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal",
            "HeUniform", "HeNormal", "LecunUniform", "LecunNormal", "Orthogonal",
@@ -319,46 +321,7 @@ _ALIASES = {
 }
 
 
-def serialize(initializer):
-    """``{"class_name": ..., "config": {...}}`` for an initializer (None stays None).
-
-    A plain callable that is not an :class:`Initializer` serializes to its ``__name__``.
-    """
-    if initializer is None:
-        return None
-    if isinstance(initializer, Initializer):
-        return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
-    return getattr(initializer, "__name__", repr(initializer))
-
-
-def deserialize(config, custom_objects=None):
-    """An initializer from a name or a ``{"class_name", "config"}`` dict."""
-    if isinstance(config, str):
-        name, args = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, args = config["class_name"], config.get("config") or {}
-    else:
-        raise TypeError(f"initializer config must be a name or a dict with 'class_name', "
-                        f"got {config!r}")
-    if custom_objects and name in custom_objects:
-        found = custom_objects[name]
-    else:
-        found = _CLASSES.get(name) or _ALIASES.get(name)
-    if found is None:
-        raise ValueError(f"Unknown initializer {name!r}: expected one of "
-                         f"{sorted(set(_CLASSES) | set(_ALIASES))}")
-    if isinstance(found, type):
-        return found.from_config(args) if issubclass(found, Initializer) else found(**args)
-    return found
-
-
-def get(identifier):
-    """Resolve an initializer argument: None, a name, a config dict, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"initializer must be a name, a config dict or a callable, "
-                    f"got {identifier!r} of type {type(identifier).__name__}")
+_catalog = Catalog("initializer", Initializer, _CLASSES, _ALIASES)
+serialize = _catalog.serialize
+deserialize = _catalog.deserialize
+get = _catalog.get

@@ -16,6 +16,8 @@ Examples
 """
 import numpy as np
 
+from ._catalog import Catalog
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
 
 
@@ -89,45 +91,7 @@ def l1_l2(l1=0.01, l2=0.01):
 _ALIASES = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
 
 
-def serialize(regularizer):
-    """``{"class_name": ..., "config": {...}}`` (None stays None; callables give their name)."""
-    if regularizer is None:
-        return None
-    if isinstance(regularizer, Regularizer):
-        return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
-    return getattr(regularizer, "__name__", repr(regularizer))
-
-
-def deserialize(config, custom_objects=None):
-    """A regularizer from a name or a ``{"class_name", "config"}`` dict."""
-    if isinstance(config, str):
-        name, args = config, {}
-    elif isinstance(config, dict) and "class_name" in config:
-        name, args = config["class_name"], config.get("config") or {}
-    else:
-        raise TypeError(f"regularizer config must be a name or a dict with 'class_name', "
-                        f"got {config!r}")
-    if custom_objects and name in custom_objects:
-        found = custom_objects[name]
-        if not isinstance(found, type):
-            return found  # a penalty function
-    else:
-        found = _CLASSES.get(name) or _ALIASES.get(name)
-    if found is None:
-        raise ValueError(f"Unknown regularizer {name!r}: expected one of "
-                         f"{sorted(set(_CLASSES) | set(_ALIASES))}")
-    if isinstance(found, type) and issubclass(found, Regularizer):
-        return found.from_config(args)
-    return found(**args)
-
-
-def get(identifier):
-    """Resolve a regularizer argument: None, a name, a config dict, an instance or a callable."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, (str, dict)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"regularizer must be a name, a config dict or a callable, "
-                    f"got {identifier!r} of type {type(identifier).__name__}")
+_catalog = Catalog("regularizer", Regularizer, _CLASSES, _ALIASES)
+serialize = _catalog.serialize
+deserialize = _catalog.deserialize
+get = _catalog.get
