@@ -16,6 +16,11 @@ from .timing import timer_overhead_ns
 
 REPO = Path(__file__).resolve().parent.parent
 
+#: Prefixes of environment variables that change the threading or the kernels of the
+#: libraries (OPENBLAS_CORETYPE, OMP_NUM_THREADS, ...): recorded with the results.
+ENVIRONMENT_PREFIXES = ("OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "ONEDNN_", "DNNL_",
+                        "TF_ENABLE_ONEDNN", "FASTRNN_")
+
 
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
@@ -60,8 +65,43 @@ def machine_info() -> Dict[str, object]:
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "thread_pools": pools(),
+        "environment": {k: v for k, v in sorted(os.environ.items())
+                        if k.startswith(ENVIRONMENT_PREFIXES)},
         "timer": {"function": "time.perf_counter_ns", "implementation": clock.implementation,
                   "resolution_s": clock.resolution, "overhead_ns": timer_overhead_ns()},
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "git": git_revision(),
     }
+
+
+class CpuMeter:
+    """How many cores other processes (and the hypervisor, as steal time) kept busy.
+
+    Compares the machine's busy time (``/proc/stat``) with this process's own CPU time
+    over the same wall time. On a shared machine it tells which figures were taken while
+    something else ran; ``None`` where ``/proc/stat`` is not available.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._sample()
+
+    @staticmethod
+    def _sample():
+        try:
+            fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        except OSError:
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+        busy = (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+        mine = os.times()
+        return time.monotonic(), busy, mine.user + mine.system
+
+    def other_cores(self) -> Optional[float]:
+        """Average cores busy with other work since this meter was made."""
+        end = self._sample()
+        if self._start is None or end is None or end[0] <= self._start[0]:
+            return None
+        wall = end[0] - self._start[0]
+        others = (end[1] - self._start[1]) - (end[2] - self._start[2])
+        return max(0.0, others / wall)
+

@@ -1,8 +1,10 @@
 """The machine's matrix-multiply peak, measured in the same run through scipy's BLAS.
 
 ``scipy.linalg.blas.sgemm`` (and ``dgemm`` for float64 figures) on square Fortran-ordered
-matrices, timed like any case; ``2 n^3 / median`` is the roofline a recurrent layer's
-GFLOP/s is divided by. scipy's BLAS is also the one fastrnn's kernels call.
+matrices, timed like any case; ``2 n^3 / best time`` is the peak a recurrent layer's
+GFLOP/s is divided by (the best call rather than the median: a peak is what the machine
+can do, and the best call is the figure least disturbed by other processes). scipy's BLAS
+is also the one fastrnn's kernels call.
 """
 from __future__ import annotations
 

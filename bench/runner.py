@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -23,7 +23,8 @@ import numpy as np
 from .backends import Backend
 from .backends.numpy_backend import reference_output
 from .check import compare
-from .timing import Stats, TimingSettings, measure_interleaved, warm_up
+from .machine import CpuMeter
+from .timing import TimingSettings, measure_interleaved, warm_up
 from .weights import make_input, make_weights
 from .workloads import Workload
 
@@ -45,6 +46,7 @@ class CaseResult:
     check: Optional[dict] = None
     stats: Optional[dict] = None
     note: str = ""
+    background_cores: Optional[float] = None  # other load while timed (see CpuMeter)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -112,8 +114,12 @@ def run_pass(backends: Dict[str, Backend], workloads: Iterable[Workload], thread
         if calls:
             for call in calls.values():
                 warm_up(call, settings)
+            meter = CpuMeter()
             for name, stats in measure_interleaved(calls, settings).items():
                 done[name].stats = stats.to_dict()
+            background = meter.other_cores()
+            for name in calls:
+                done[name].background_cores = background
         case_results = [done[n] for n in names]
         results.extend(case_results)
         if progress is not None:
@@ -147,7 +153,3 @@ def _check_one(name: str, backend: Backend, wl: Workload, weights, x, threads: i
     result.status = "ok"
     return result, prepared.call
 
-
-def stats_of(result: CaseResult) -> Optional[Stats]:
-    """The timing statistics of a result, if it was timed."""
-    return Stats(**result.stats) if result.stats else None

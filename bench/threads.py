@@ -7,6 +7,7 @@ is imported before a pass starts. Backends with their own pools set them too
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from typing import Iterator, List
 
@@ -26,12 +27,17 @@ def thread_settings(requested: List[int] | None = None) -> List[int]:
     return list(dict.fromkeys([1, all_cores()]))
 
 
+def can_pin() -> bool:
+    """Whether threadpoolctl is importable in this interpreter."""
+    return importlib.util.find_spec("threadpoolctl") is not None
+
+
 @contextlib.contextmanager
 def pinned(n: int) -> Iterator[None]:
     """Limit every BLAS and OpenMP pool loaded in this process to ``n`` threads."""
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency of fastrnn
+    except ImportError:  # a worker interpreter without it (say so: see can_pin)
         yield
         return
     with threadpool_limits(limits=n):

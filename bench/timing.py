@@ -27,14 +27,14 @@ class TimingSettings:
     min_repeats: int = 7         # timed calls per case, at least
     max_repeats: int = 50_000    # and at most
     warmup_s: float = 0.1        # untimed calls before the first round, for this long
-    warmup_calls: int = 2        # and at least this many
+    warmup_calls: int = 1        # and at least this many (after the checked call)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 FULL = TimingSettings()
-QUICK = TimingSettings(budget_s=0.3, rounds=2, min_repeats=3, max_repeats=20_000,
+QUICK = TimingSettings(budget_s=0.25, rounds=2, min_repeats=3, max_repeats=20_000,
                        warmup_s=0.03, warmup_calls=1)
 
 
@@ -61,13 +61,25 @@ class Stats:
         return asdict(self)
 
 
+#: A case's minimum repeat count gives way once it has run this many times its budget
+#: (a very slow case, e.g. on a busy machine, still gets one call per round).
+HARD_CAP = 5
+
+
 def _run_for(fn: Callable[[], object], seconds: float, min_calls: int, max_calls: int,
              samples: List[int]) -> None:
-    """Time calls of ``fn`` into ``samples`` until ``seconds`` and ``min_calls`` are reached."""
+    """Time calls of ``fn`` into ``samples``: for ``seconds`` and at least ``min_calls``
+    calls (but never more than ``max_calls``, nor past ``HARD_CAP * seconds`` after the
+    first call)."""
     clock = time.perf_counter_ns
-    deadline = clock() + int(seconds * 1e9)
+    start = clock()
+    deadline = start + int(seconds * 1e9)
+    hard_deadline = start + int(HARD_CAP * seconds * 1e9)
     n = 0
-    while n < max_calls and (n < min_calls or clock() < deadline):
+    while n < max_calls:
+        now = clock()
+        if n > 0 and (now >= hard_deadline or (n >= min_calls and now >= deadline)):
+            break
         t0 = clock()
         fn()
         samples.append(clock() - t0)

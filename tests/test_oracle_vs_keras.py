@@ -17,6 +17,10 @@ CELL = {"SimpleRNN": "simple", "LSTM": "lstm", "GRU": "gru"}
 
 
 def single_layer_cases():
+    return list(_single_layer_cases())
+
+
+def _single_layer_cases():
     for case in load_layer_cases():
         cfg = case["config"]
         if (case["class_name"] in CELL and not cfg.get("stateful")

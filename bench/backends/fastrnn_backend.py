@@ -34,7 +34,11 @@ class FastRNNBackend(KerasAPIBackend):
                 version = metadata.version("fastrnn")
             except metadata.PackageNotFoundError:
                 version = "unknown"
-        return {"fastrnn": version}
+        versions = {"fastrnn": version}
+        blas_config = getattr(fr, "_blas_config", None)  # fastrnn's OpenBLAS core-type choice
+        if blas_config is not None:
+            versions["openblas_coretype_requested"] = str(blas_config.requested_coretype)
+        return versions
 
     def layers(self) -> Any:
         return _import()
