@@ -12,6 +12,7 @@ from typing import Dict
 
 import numpy as np
 
+from .machine import CpuMeter
 from .threads import pinned
 from .timing import TimingSettings, measure
 
@@ -31,8 +32,10 @@ def gemm_gflops(dtype: str, n: int, threads: int, settings: TimingSettings) -> D
             "best_gflops": flops / stats.min / 1e9, "repeats": stats.n}
 
 
-def measure_rooflines(thread_counts, settings: TimingSettings, n: int = 1024) -> Dict[str, dict]:
-    """``{"<threads>": {"float32": {...}, "float64": {...}}}`` for every thread count."""
-    return {str(t): {dtype: gemm_gflops(dtype, n, t, settings)
-                     for dtype in ("float32", "float64")}
-            for t in thread_counts}
+def measure_roofline(threads: int, settings: TimingSettings, n: int = 1024) -> Dict[str, object]:
+    """``{"float32": {...}, "float64": {...}, "background_cores": ...}`` at ``threads``."""
+    meter = CpuMeter()
+    peaks: Dict[str, object] = {dtype: gemm_gflops(dtype, n, threads, settings)
+                                for dtype in ("float32", "float64")}
+    peaks["background_cores"] = meter.other_cores()
+    return peaks

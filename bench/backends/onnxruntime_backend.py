@@ -30,7 +30,9 @@ from ..workloads import Workload
 from .base import Backend, Prepared, sequence_case, streaming_case
 
 OPSET = 14
-IR_VERSION = 8  # the IR version of opset 14; accepted by every ORT release that runs it
+# onnx.helper.make_model stamps the newest IR version it knows (14 with onnx 1.23), which
+# ONNX Runtime 1.31 rejects; IR 8 is the one of opset 14, accepted by every ORT that runs it.
+IR_VERSION = 8
 
 #: Position k of ONNX's gate blocks holds Keras gate ORDER[cell][k].
 ORDER: Dict[str, Tuple[int, ...]] = {"LSTM": (0, 3, 1, 2), "GRU": (0, 1, 2), "SimpleRNN": (0,)}
