@@ -6,6 +6,23 @@ snake_case aliases; a :class:`Catalog` gives it the tf.keras trio ``get`` /
 """
 
 
+class Configurable:
+    """Base of initializers, regularizers and constraints: rebuilt from ``get_config()``."""
+
+    def get_config(self):
+        """The constructor arguments, as a dict."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """Build an instance from ``get_config()``'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 class Catalog:
     """``get`` / ``serialize`` / ``deserialize`` for one kind of Keras object.
 

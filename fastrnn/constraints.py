@@ -18,7 +18,7 @@ array([0., 2.])
 """
 import numpy as np
 
-from ._catalog import Catalog
+from ._catalog import Catalog, Configurable
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get",
            "serialize", "deserialize"]
@@ -31,24 +31,12 @@ def _norms(weight, axis):
     return np.sqrt(np.sum(np.square(weight), axis=axis, keepdims=True))
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: subclasses define ``__call__(weight) -> weight`` and ``get_config()``."""
 
     def __call__(self, weight):
         return weight
 
-    def get_config(self):
-        """The constructor arguments of this constraint, as a dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Build a constraint from ``get_config()``'s dict."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class MaxNorm(Constraint):

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ._catalog import Catalog
+from ._catalog import Catalog, Configurable
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
            "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal",
@@ -42,15 +42,11 @@ def _shape(shape):
     return tuple(int(d) for d in shape)
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: subclasses define ``__call__(shape, dtype=None)`` and ``get_config()``."""
 
     def __call__(self, shape, dtype=None):
         raise NotImplementedError
-
-    def get_config(self):
-        """The constructor arguments of this initializer, as a dict."""
-        return {}
 
     @classmethod
     def from_config(cls, config):
@@ -58,10 +54,6 @@ class Initializer:
         config = dict(config)
         config.pop("dtype", None)  # Keras 1/2 era configs may carry one
         return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _Seeded(Initializer):

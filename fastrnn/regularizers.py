@@ -16,29 +16,17 @@ Examples
 """
 import numpy as np
 
-from ._catalog import Catalog
+from ._catalog import Catalog, Configurable
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: subclasses define ``__call__(weight) -> float`` and ``get_config()``."""
 
     def __call__(self, weight):
         return 0.0
 
-    def get_config(self):
-        """The constructor arguments of this regularizer, as a dict."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        """Build a regularizer from ``get_config()``'s dict."""
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):
