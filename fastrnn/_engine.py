@@ -41,7 +41,7 @@ class KernelWeights:
 
     __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "kernel",
                  "recurrent_kernel", "bias", "recurrent_bias", "act", "rec_act",
-                 "n_states")
+                 "n_states", "row_bytes")
 
     def __init__(self, cell, kernel, recurrent_kernel, bias, activation,
                  recurrent_activation="linear", dtype=np.float32):
@@ -64,6 +64,7 @@ class KernelWeights:
         self.act = _rnn.ACTIVATIONS[activation]
         self.rec_act = _rnn.ACTIVATIONS[recurrent_activation]
         self.n_states = 2 if cell == "lstm" else 1
+        self.row_bytes = gates * self.dtype.itemsize  # one step's projection of one row
         check.fits_blas("the layer", self.input_dim, gates)
 
 
@@ -125,7 +126,7 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     if batch == 0 or steps == 0:
         return out, states
 
-    chunk = max(1, min(steps, CHUNK_BYTES // (dtype.itemsize * batch * gates)))
+    chunk = min(steps, CHUNK_BYTES // (weights.row_bytes * batch)) or 1
     check.fits_blas("batch * chunk * gates", batch * chunk * gates)
     workspace = _workspace(_rnn.workspace_size(chunk, batch, gates, units), dtype)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,

@@ -50,7 +50,11 @@ def sequence_input(value, dtype, *, time_major=False, features=None, name="input
     ``features``: the feature size the layer was built with (or a tuple of
     trailing dimensions), checked when given.
     """
-    x = as_real_array(value, name, dtype)
+    if (type(value) is np.ndarray and value.dtype == dtype and value.ndim == 3
+            and value.flags.c_contiguous):
+        x = value  # the common case, checked without conversions
+    else:
+        x = as_real_array(value, name, dtype)
     if x.ndim != 3:
         layout = "(time, batch, features)" if time_major else "(batch, time, features)"
         raise ValueError(f"{name} must be 3-D {layout}, got shape {x.shape}")

@@ -14,9 +14,10 @@ GRU, reset_before   xw = x W + b;  z = ract(xw_z + h U_z);  r = ract(xw_r + h U_
 
 Data flow of ``run_sequence`` (entered once per layer call, GIL released for the
 whole loop):
-1. The input projections x W of a chunk of timesteps are computed with one GEMM
-   into the workspace ``proj`` (chunk, batch, gates), so the workspace is bounded
-   whatever the sequence length.
+1. The input projections x W of a chunk of timesteps are computed into the
+   workspace ``proj`` (chunk, batch, gates), bounded whatever the sequence length:
+   one GEMM for time-major input or batch 1, else one per timestep (or per batch
+   row, whichever is fewer).
 2. Each step adds h U into its slice of ``proj`` with one GEMM (GEMV at batch 1),
    then one fused pass per row adds the bias, applies the activations, updates the
    state in place and writes the output.
