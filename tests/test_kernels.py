@@ -296,3 +296,27 @@ def test_kernel_guards_refuse_mismatched_arrays():
                      ("h", np.zeros((2, 4), f32)[:, ::2])]:
         with pytest.raises(ValueError):
             _rnn.run_sequence(**{**args, key: bad})
+
+
+@pytest.mark.parametrize("dtype,rel", [(np.float32, 1e-6), (np.float64, 1e-14)])
+@pytest.mark.parametrize("name", ["tanh", "sigmoid"])
+def test_gate_activations_are_accurate_over_the_whole_range(dtype, rel, name):
+    """The vectorized sigmoid / tanh: relative accuracy from tiny to huge arguments
+    (libm-level), exact saturation, NaN propagated.  Run through a one-unit
+    SimpleRNN with W = 1, U = 0, so the output is act(x)."""
+    tiny = np.finfo(dtype).tiny
+    mags = np.concatenate([np.geomspace(tiny * 1e3, 1.0, 2000), np.linspace(1.0, 50.0, 2000),
+                           [100.0, 500.0, 1e30]])
+    x = np.concatenate([-mags[::-1], [0.0], mags]).astype(dtype)
+    weights = KernelWeights("simple", np.ones((1, 1)), np.zeros((1, 1)), None, name, "linear",
+                            dtype)
+    got, _ = run_sequence(weights, x.reshape(-1, 1, 1))
+    with np.errstate(over="ignore"):
+        x64 = x.astype(np.float64)
+        want = np.tanh(x64) if name == "tanh" else 1.0 / (1.0 + np.exp(-x64))
+    got = got[:, 0].astype(np.float64)
+    big = np.abs(want) > np.finfo(dtype).tiny * 1e6
+    np.testing.assert_allclose(got[big], want[big], rtol=rel, atol=0)
+    np.testing.assert_allclose(got, want, rtol=0, atol=np.finfo(dtype).eps)
+    nan_out, _ = run_sequence(weights, np.array([[[np.nan]]], dtype))
+    assert np.isnan(nan_out).all()

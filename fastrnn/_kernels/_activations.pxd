@@ -1,6 +1,6 @@
 # Element-wise activations applied in place to a contiguous vector, float32/float64.
-# float32 sigmoid and tanh (the gates' activations) come from fast_math.h:
-# vectorized, within a few ulp of libm.
+# sigmoid and tanh (the gates' activations) come from fast_math.h: vectorized,
+# within a few ulp of libm.
 #
 # Definitions are tf.keras 2's.  Each activation is one tight loop over the
 # vector with the branch on the activation code taken once, outside the loop.
@@ -12,6 +12,8 @@ from libc.math cimport exp, expf, expm1, expm1f, log1p, log1pf, tanh, tanhf
 cdef extern from "fast_math.h" nogil:
     void fr_sigmoid_f32(float* v, Py_ssize_t n)
     void fr_tanh_f32(float* v, Py_ssize_t n)
+    void fr_sigmoid_f64(double* v, Py_ssize_t n)
+    void fr_tanh_f64(double* v, Py_ssize_t n)
 
 cdef enum:
     ACT_LINEAR = 0
@@ -79,14 +81,12 @@ cdef inline void activate(int code, floating* v, Py_ssize_t n) noexcept nogil:
         if floating is float:
             fr_tanh_f32(v, n)
         else:
-            for j in range(n):
-                v[j] = _tanh(v[j])
+            fr_tanh_f64(v, n)
     elif code == ACT_SIGMOID:
         if floating is float:
             fr_sigmoid_f32(v, n)
         else:
-            for j in range(n):
-                v[j] = sigmoid(v[j])
+            fr_sigmoid_f64(v, n)
     elif code == ACT_HARD_SIGMOID:  # clip(0.2 x + 0.5, 0, 1)
         for j in range(n):
             x = <floating>0.2 * v[j] + <floating>0.5
