@@ -95,4 +95,6 @@ def streaming_case(reset: Callable[[], None], step: Callable[[object], object],
 
 def _as_float(a) -> np.ndarray:
     """A float64 copy of an array-like (never a view of a buffer the backend may reuse)."""
+    if hasattr(a, "numpy"):  # torch / TensorFlow tensors
+        a = a.numpy()
     return np.array(a, dtype=np.float64)
