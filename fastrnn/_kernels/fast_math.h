@@ -31,55 +31,6 @@
 #define FR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FR_CLONES
-static inline double fr_exp(double x)
-{
-    const double shifter = 6755399441055744.0;       /* 1.5 * 2^52 */
-    x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
-    double k = x * 1.4426950408889634074 + shifter;
-    double n = k - shifter;
-    double r = x - n * 6.93147180369123816490e-01;   /* ln 2, high part */
-    r = r - n * 1.90821492927058770002e-10;          /* ln 2, low part */
-    double p = 1.0 / 6227020800.0;                   /* 1/13! ... 1/2!, Horner */
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r * r + r + 1.0;
-    uint64_t kbits, sbits;
-    memcpy(&kbits, &k, sizeof kbits);
-    sbits = (kbits - 0x4338000000000000ull + 1023ull) << 52;   /* 2^n */
-    double scale;
-    memcpy(&scale, &sbits, sizeof scale);
-    return p * scale;
-}
-
-FR_CLONES static void fr_sigmoid_f64(double *v, Py_ssize_t n)
-{
-    for (Py_ssize_t j = 0; j < n; j++)
-        v[j] = 1.0 / (1.0 + fr_exp(-v[j]));
-}
-
-FR_CLONES static void fr_tanh_f64(double *v, Py_ssize_t n)
-{
-    for (Py_ssize_t j = 0; j < n; j++) {
-        double x = v[j];
-        double a = x < 0.0 ? -x : x;
-        double t = fr_exp(-2.0 * a);
-        double y = (1.0 - t) / (1.0 + t);
-        double x2 = x * x;
-        double small = x + x * x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0
-                                     + x2 * (62.0 / 2835.0))));
-        v[j] = a < 0.03 ? small : (x < 0.0 ? -y : y);
-    }
-}
-
 #endif
 
 static inline float fr_expf(float x)
