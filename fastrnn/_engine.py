@@ -32,7 +32,8 @@ class KernelWeights:
     ----------
     cell : {"simple", "lstm", "gru", "gru_reset_before"}
     kernel : array (input_dim, gates * units), Keras layout.
-    recurrent_kernel : array (units, gates * units).
+    recurrent_kernel : array (units, gates * units); its transpose is also kept
+        (C-contiguous), for the kernels' small-batch recurrent product.
     bias : None, (gates * units,), or (2, gates * units) for "gru" (input and
         recurrent biases, Keras ``reset_after=True`` layout).
     activation, recurrent_activation : kernel activation names.
@@ -40,7 +41,7 @@ class KernelWeights:
     """
 
     __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "kernel",
-                 "recurrent_kernel", "bias", "recurrent_bias", "act", "rec_act",
+                 "recurrent_kernel", "recurrent_kernel_t", "bias", "recurrent_bias", "act", "rec_act",
                  "n_states", "row_bytes")
 
     def __init__(self, cell, kernel, recurrent_kernel, bias, activation,
@@ -52,6 +53,7 @@ class KernelWeights:
         self.recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=self.dtype)
         self.input_dim, gates = self.kernel.shape
         self.units = self.recurrent_kernel.shape[0]
+        self.recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.T)
         assert gates == blocks * self.units and self.recurrent_kernel.shape == (self.units, gates)
         zeros = np.zeros(gates, dtype=self.dtype)
         if bias is None:
@@ -130,7 +132,8 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     check.fits_blas("batch * chunk * gates", batch * chunk * gates)
     workspace = _workspace(_rnn.workspace_size(chunk, batch, gates, units), dtype)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,
-                      weights.kernel, weights.recurrent_kernel, weights.bias,
+                      weights.kernel, weights.recurrent_kernel,
+                      weights.recurrent_kernel_t, weights.bias,
                       weights.recurrent_bias, states[0],
                       states[1] if weights.n_states == 2 else None, mask_u8, out,
                       return_sequences, go_backwards, zero_output_for_mask,

@@ -56,13 +56,22 @@ def assert_close(got, want, dtype):
     np.testing.assert_allclose(got, want, rtol=0, atol=TOL[dtype])
 
 
+@pytest.fixture(params=["direct", "transposed"])
+def recurrent_product(request, monkeypatch):
+    """Run with each form of the per-step product h @ U the kernel has for batch > 1."""
+    limit = 0 if request.param == "direct" else 1 << 30
+    monkeypatch.setattr(_rnn, "TRANSPOSED_PRODUCT_MAX_BATCH", limit)
+    return request.param
+
+
 @pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("mask_kind", MASKS)
 @pytest.mark.parametrize("return_sequences", [False, True])
-def test_matches_oracle(cell, dtype, time_major, go_backwards, mask_kind, return_sequences):
+def test_matches_oracle(cell, dtype, time_major, go_backwards, mask_kind, return_sequences,
+                        recurrent_product):
     rng = np.random.default_rng(hash((cell, time_major, go_backwards, mask_kind)) % 2**32)
     batch, steps, features, units = 3, 6, 4, 5
     kernel, recurrent, bias, x = make_case(cell, batch, steps, features, units, rng)
@@ -286,11 +295,11 @@ def test_kernel_guards_refuse_mismatched_arrays():
     x, out = np.zeros((2, 5, 3), f32), np.zeros((2, 4), f32)
     ws = np.zeros(_rnn.workspace_size(5, 2, 16, 4), f32)
     args = dict(cell=1, act=1, rec_act=2, x=x, time_major=False, kernel=kernel,
-                recurrent_kernel=recurrent, bias=bias, recurrent_bias=bias, h=h, c=c,
+                recurrent_kernel=recurrent, recurrent_kernel_t=np.zeros((16, 4), f32), bias=bias, recurrent_bias=bias, h=h, c=c,
                 mask=None, out=out, return_sequences=False, go_backwards=False,
                 zero_output_for_mask=False, workspace=ws, chunk=5)
     _rnn.run_sequence(**args)  # well-formed: runs
-    for key, bad in [("workspace", ws[:10]), ("out", np.zeros((2, 3), f32)),
+    for key, bad in [("workspace", ws[:10]), ("recurrent_kernel_t", np.zeros((16, 3), f32)), ("out", np.zeros((2, 3), f32)),
                      ("x", np.zeros((2, 5, 3))), ("c", None), ("act", 99),
                      ("mask", np.ones((2, 4), np.uint8)), ("cell", 7),
                      ("h", np.zeros((2, 4), f32)[:, ::2])]:

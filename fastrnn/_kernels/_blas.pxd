@@ -22,6 +22,18 @@ cdef inline void gemm_rm(int m, int n, int k, floating alpha,
               <double*>a, &lda, &beta, c, &ldc)
 
 
+cdef inline void gemm_cm(char trans_a, char trans_b, int m, int n, int k, floating alpha,
+                         const floating* a, int lda, const floating* b, int ldb,
+                         floating beta, floating* c, int ldc) noexcept nogil:
+    """C(m, n) = alpha * op(A) @ op(B) + beta * C, column-major, op = 'N' or 'T'."""
+    if floating is float:
+        sgemm(&trans_a, &trans_b, &m, &n, &k, &alpha, <float*>a, &lda,
+              <float*>b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(&trans_a, &trans_b, &m, &n, &k, &alpha, <double*>a, &lda,
+              <double*>b, &ldb, &beta, c, &ldc)
+
+
 cdef inline void gemv_rm(int n, int k, floating alpha, const floating* x,
                          const floating* b, int ldb, floating beta,
                          floating* y) noexcept nogil:

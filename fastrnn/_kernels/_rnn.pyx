@@ -18,9 +18,11 @@ whole loop):
    workspace ``proj`` (chunk, batch, gates), bounded whatever the sequence length:
    one GEMM for time-major input or batch 1, else one per timestep (or per batch
    row, whichever is fewer).
-2. Each step adds h U into its slice of ``proj`` with one GEMM (GEMV at batch 1),
-   then one fused pass per row adds the bias, applies the activations, updates the
-   state in place and writes the output.
+2. Each step adds h U into its slice of ``proj`` with one GEMM (GEMV at batch 1;
+   for small batches the GEMM takes the weights as BLAS's second operand, from a
+   transposed copy made at load, and its result is added row by row), then one
+   fused pass per row adds the bias, applies the activations, updates the state in
+   place and writes the output.
 Batch- or time-major input is a matter of strides, go_backwards of an index map;
 masked rows keep their state and repeat the previous output (or write zeros), as
 tf.keras does.  The kernel never raises and never touches Python objects: the
@@ -33,7 +35,7 @@ from libc.string cimport memcpy, memset
 from ._activations cimport (activate, ACT_COUNT, ACT_LINEAR, ACT_TANH, ACT_SIGMOID,
                             ACT_HARD_SIGMOID, ACT_RELU, ACT_ELU, ACT_SELU,
                             ACT_SOFTPLUS, ACT_SOFTSIGN, ACT_EXPONENTIAL, ACT_SWISH)
-from ._blas cimport matmul_rm
+from ._blas cimport gemm_cm, matmul_rm
 
 cnp.import_array()
 
@@ -63,6 +65,7 @@ ctypedef struct Sequence:
     Py_ssize_t x_bs, x_ts
     char* kernel                  # (features, gates)
     char* recurrent_kernel        # (units, gates)
+    char* recurrent_kernel_t      # (gates, units): its transpose, made once at load
     char* bias                    # (gates,), zeros when the layer has none
     char* recurrent_bias          # (gates,), GRU reset_after only
     char* h                       # (batch, units) state, read and updated in place
@@ -72,12 +75,50 @@ ctypedef struct Sequence:
     char* out                     # output row (b, step) at out + b*o_bs + step*o_ts;
     Py_ssize_t o_bs, o_ts         # o_ts = 0: only the last output (one row per b)
     bint time_major, backwards, zero_masked
-    char* workspace               # proj (chunk*batch*gates), rec (batch*gates), tmp (batch*units)
+    bint transposed_product       # recurrent product with the weights as BLAS's B operand
+    char* workspace               # proj (chunk*batch*gates), rec (batch*gates),
+                                  # rh (batch*units), rec_t (batch*gates)
+
+
+#: Batch sizes from 2 up to this one compute the recurrent product h @ U in
+#: column-major terms as op(h) @ U^T^T, the weights being BLAS's second operand:
+#: OpenBLAS then packs them far faster.  Whole LSTM / GRU / SimpleRNN calls, float32,
+#: T=100, I=128, H=256, one thread: 2.4x faster at batch 2, 1.75x at 8, 1.15x at 32,
+#: even at 64, 3-16% slower from 128 on.
+TRANSPOSED_PRODUCT_MAX_BATCH = 64
 
 
 def workspace_size(Py_ssize_t chunk, Py_ssize_t batch, Py_ssize_t gates, Py_ssize_t units):
     """Elements of workspace ``run_sequence`` needs for these sizes."""
-    return chunk * batch * gates + batch * gates + batch * units
+    return chunk * batch * gates + 2 * batch * gates + batch * units
+
+
+cdef void _recurrent_product(Sequence* s, const floating* h, Py_ssize_t col0,
+                             Py_ssize_t ncols, floating beta, floating* dst,
+                             Py_ssize_t ld_dst, floating* scratch) noexcept nogil:
+    """dst[b, :ncols] = h[b] @ U[:, col0:col0 + ncols] + beta * dst[b, :ncols] for each row b.
+
+    Directly as a row-major GEMM, or (``transposed_product``) as the column-major
+    product C(B, ncols) = op(h)(B, H) @ Ut[col0:col0 + ncols]^T into ``scratch``
+    (element (b, j) at scratch[j * B + b]), then added to ``dst`` row by row.
+    """
+    cdef Py_ssize_t B = s.batch, H = s.units, b, j
+    cdef int iH = <int>H, iB = <int>B
+    cdef floating* row
+    if not s.transposed_product:
+        matmul_rm(iB, <int>ncols, iH, h, iH, <floating*>s.recurrent_kernel + col0,
+                  <int>s.gates, beta, dst, <int>ld_dst)
+        return
+    gemm_cm(c'T', c'N', iB, <int>ncols, iH, <floating>1, h, iH,
+            <floating*>s.recurrent_kernel_t + col0 * H, iH, <floating>0, scratch, iB)
+    for b in range(B):
+        row = dst + b * ld_dst
+        if beta == 0:
+            for j in range(ncols):
+                row[j] = scratch[j * B + b]
+        else:
+            for j in range(ncols):
+                row[j] += scratch[j * B + b]
 
 
 cdef inline void _copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
@@ -181,7 +222,7 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
     cdef floating* proj = <floating*>s.workspace
     cdef floating* rec = proj + s.chunk * B * G
     cdef floating* rh = rec + B * G
-    cdef floating* U = <floating*>s.recurrent_kernel
+    cdef floating* rec_t = rh + B * H
     cdef floating* bias = <floating*>s.bias
     cdef floating* rbias = <floating*>s.recurrent_bias
     cdef floating* h = <floating*>s.h
@@ -189,7 +230,6 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
     cdef floating* out = <floating*>s.out
     cdef floating* z
     cdef floating* out_row
-    cdef int iH = <int>H, iG = <int>G
 
     s0 = 0
     while s0 < T:
@@ -202,15 +242,15 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
             tc = t - t_lo
             z = proj + tc * B * G
             if s.cell == CELL_SIMPLE or s.cell == CELL_LSTM:
-                matmul_rm(<int>B, iG, iH, h, iH, U, iG, 1, z, iG)
+                _recurrent_product(s, h, 0, G, 1, z, G, rec_t)
             elif s.cell == CELL_GRU:
-                matmul_rm(<int>B, iG, iH, h, iH, U, iG, 0, rec, iG)
+                _recurrent_product(s, h, 0, G, 0, rec, G, rec_t)
             else:
-                matmul_rm(<int>B, 2 * iH, iH, h, iH, U, iG, 0, rec, iG)
+                _recurrent_product(s, h, 0, 2 * H, 0, rec, G, rec_t)
                 for b in range(B):
                     _gru_gates_row(z + b * G, rec + b * G, bias, h + b * H,
                                    rh + b * H, H, s.rec_act)
-                matmul_rm(<int>B, iH, iH, rh, iH, U + 2 * H, iG, 0, rec + 2 * H, iG)
+                _recurrent_product(s, rh, 2 * H, H, 0, rec + 2 * H, G, rec_t)
 
             for b in range(B):
                 out_row = out + b * s.o_bs + step * s.o_ts
@@ -240,7 +280,8 @@ cdef inline char* _data(cnp.ndarray a):
 
 
 def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
-                 cnp.ndarray kernel, cnp.ndarray recurrent_kernel, cnp.ndarray bias,
+                 cnp.ndarray kernel, cnp.ndarray recurrent_kernel,
+                 cnp.ndarray recurrent_kernel_t, cnp.ndarray bias,
                  cnp.ndarray recurrent_bias, cnp.ndarray h, cnp.ndarray c,
                  cnp.ndarray mask, cnp.ndarray out, bint return_sequences,
                  bint go_backwards, bint zero_output_for_mask,
@@ -267,11 +308,13 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     s.gates = G = recurrent_kernel.shape[1]
     s.chunk = chunk
     cdef int type_num = cnp.PyArray_TYPE(x)
-    arrays = (x, kernel, recurrent_kernel, bias, recurrent_bias, h, out, workspace)
+    arrays = (x, kernel, recurrent_kernel, recurrent_kernel_t, bias, recurrent_bias, h, out,
+              workspace)
     for a in arrays:
         if cnp.PyArray_TYPE(a) != type_num or not cnp.PyArray_IS_C_CONTIGUOUS(a):
             raise ValueError("kernel arrays must share one dtype and be C-contiguous")
     if (kernel.shape[0] != s.features or kernel.shape[1] != G or bias.size != G
+            or recurrent_kernel_t.size != recurrent_kernel.size
             or recurrent_bias.size != G or h.size != B * s.units
             or out.size != (T if return_sequences else 1) * B * s.units
             or workspace.size < workspace_size(chunk, B, G, s.units)
@@ -293,6 +336,8 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     else:
         s.x_bs, s.x_ts = T * s.features, s.features
     s.kernel, s.recurrent_kernel = _data(kernel), _data(recurrent_kernel)
+    s.recurrent_kernel_t = _data(recurrent_kernel_t)
+    s.transposed_product = 2 <= B <= TRANSPOSED_PRODUCT_MAX_BATCH
     s.bias, s.recurrent_bias = _data(bias), _data(recurrent_bias)
     s.h = _data(h)
     s.c = _data(c) if cell == CELL_LSTM else NULL
