@@ -32,15 +32,16 @@ class KernelWeights:
     ----------
     cell : {"simple", "lstm", "gru", "gru_reset_before"}
     kernel : array (input_dim, gates * units), Keras layout.
-    recurrent_kernel : array (units, gates * units); its transpose is also kept
-        (C-contiguous), for the kernels' small-batch recurrent product.
+    recurrent_kernel : array (units, gates * units).
+        The transposes of both kernels are also kept (C-contiguous), for the
+        kernels' few-row products.
     bias : None, (gates * units,), or (2, gates * units) for "gru" (input and
         recurrent biases, Keras ``reset_after=True`` layout).
     activation, recurrent_activation : kernel activation names.
     dtype : compute dtype.
     """
 
-    __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "kernel",
+    __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "kernel", "kernel_t",
                  "recurrent_kernel", "recurrent_kernel_t", "bias", "recurrent_bias", "act", "rec_act",
                  "n_states", "row_bytes")
 
@@ -53,6 +54,8 @@ class KernelWeights:
         self.recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=self.dtype)
         self.input_dim, gates = self.kernel.shape
         self.units = self.recurrent_kernel.shape[0]
+        # transposes for the kernels' few-row products (see _rnn.SMALL_PRODUCT_MAX_ROWS)
+        self.kernel_t = np.ascontiguousarray(self.kernel.T)
         self.recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.T)
         assert gates == blocks * self.units and self.recurrent_kernel.shape == (self.units, gates)
         zeros = np.zeros(gates, dtype=self.dtype)
@@ -132,7 +135,7 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     check.fits_blas("batch * chunk * gates", batch * chunk * gates)
     workspace = _workspace(_rnn.workspace_size(chunk, batch, gates, units), dtype)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,
-                      weights.kernel, weights.recurrent_kernel,
+                      weights.kernel, weights.kernel_t, weights.recurrent_kernel,
                       weights.recurrent_kernel_t, weights.bias,
                       weights.recurrent_bias, states[0],
                       states[1] if weights.n_states == 2 else None, mask_u8, out,

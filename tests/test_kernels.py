@@ -58,9 +58,11 @@ def assert_close(got, want, dtype):
 
 @pytest.fixture(params=["direct", "transposed"])
 def recurrent_product(request, monkeypatch):
-    """Run with each form of the per-step product h @ U the kernel has for batch > 1."""
+    """Run with each form of the products with the weights: always direct, or
+    transposed for every product of two rows or more."""
     limit = 0 if request.param == "direct" else 1 << 30
-    monkeypatch.setattr(_rnn, "TRANSPOSED_PRODUCT_MAX_BATCH", limit)
+    monkeypatch.setattr(_rnn, "SMALL_PRODUCT_MAX_ROWS", limit)
+    monkeypatch.setattr(_rnn, "SMALL_PRODUCT_MIN_WEIGHTS", 0)
     return request.param
 
 
@@ -295,11 +297,13 @@ def test_kernel_guards_refuse_mismatched_arrays():
     x, out = np.zeros((2, 5, 3), f32), np.zeros((2, 4), f32)
     ws = np.zeros(_rnn.workspace_size(5, 2, 16, 4), f32)
     args = dict(cell=1, act=1, rec_act=2, x=x, time_major=False, kernel=kernel,
-                recurrent_kernel=recurrent, recurrent_kernel_t=np.zeros((16, 4), f32), bias=bias, recurrent_bias=bias, h=h, c=c,
+                recurrent_kernel=recurrent, recurrent_kernel_t=np.zeros((16, 4), f32), bias=bias,
+                kernel_t=np.zeros((16, 3), f32), recurrent_bias=bias, h=h, c=c,
                 mask=None, out=out, return_sequences=False, go_backwards=False,
                 zero_output_for_mask=False, workspace=ws, chunk=5)
     _rnn.run_sequence(**args)  # well-formed: runs
-    for key, bad in [("workspace", ws[:10]), ("recurrent_kernel_t", np.zeros((16, 3), f32)), ("out", np.zeros((2, 3), f32)),
+    for key, bad in [("workspace", ws[:10]), ("recurrent_kernel_t", np.zeros((16, 3), f32)),
+                     ("kernel_t", np.zeros((16, 4), f32)), ("out", np.zeros((2, 3), f32)),
                      ("x", np.zeros((2, 5, 3))), ("c", None), ("act", 99),
                      ("mask", np.ones((2, 4), np.uint8)), ("cell", 7),
                      ("h", np.zeros((2, 4), f32)[:, ::2])]:

@@ -18,11 +18,11 @@ whole loop):
    workspace ``proj`` (chunk, batch, gates), bounded whatever the sequence length:
    one GEMM for time-major input or batch 1, else one per timestep (or per batch
    row, whichever is fewer).
-2. Each step adds h U into its slice of ``proj`` with one GEMM (GEMV at batch 1;
-   for small batches the GEMM takes the weights as BLAS's second operand, from a
-   transposed copy made at load, and its result is added row by row), then one
-   fused pass per row adds the bias, applies the activations, updates the state in
-   place and writes the output.
+2. Each step adds h U into its slice of ``proj`` with one GEMM (GEMV at batch 1),
+   then one fused pass per row adds the bias, applies the activations, updates the
+   state in place and writes the output.
+Products of few rows (see SMALL_PRODUCT_MAX_ROWS) take the weights as BLAS's second
+operand, from transposed copies made at load, and add their result row by row.
 Batch- or time-major input is a matter of strides, go_backwards of an index map;
 masked rows keep their state and repeat the previous output (or write zeros), as
 tf.keras does.  The kernel never raises and never touches Python objects: the
@@ -64,6 +64,7 @@ ctypedef struct Sequence:
     char* x                       # input; element (b, t, :) at x + b*x_bs + t*x_ts
     Py_ssize_t x_bs, x_ts
     char* kernel                  # (features, gates)
+    char* kernel_t                # (gates, features): its transpose, made once at load
     char* recurrent_kernel        # (units, gates)
     char* recurrent_kernel_t      # (gates, units): its transpose, made once at load
     char* bias                    # (gates,), zeros when the layer has none
@@ -75,50 +76,58 @@ ctypedef struct Sequence:
     char* out                     # output row (b, step) at out + b*o_bs + step*o_ts;
     Py_ssize_t o_bs, o_ts         # o_ts = 0: only the last output (one row per b)
     bint time_major, backwards, zero_masked
-    bint transposed_product       # recurrent product with the weights as BLAS's B operand
+    Py_ssize_t small_product_max_rows, small_product_min_weights
     char* workspace               # proj (chunk*batch*gates), rec (batch*gates),
-                                  # rh (batch*units), rec_t (batch*gates)
+                                  # rh (batch*units), then the scratch:
+    char* scratch                 # (min(chunk*batch, small_product_max_rows) * gates)
 
 
-#: Batch sizes from 2 up to this one compute the recurrent product h @ U in
-#: column-major terms as op(h) @ U^T^T, the weights being BLAS's second operand:
-#: OpenBLAS then packs them far faster.  Whole LSTM / GRU / SimpleRNN calls, float32,
-#: T=100, I=128, H=256, one thread: 2.4x faster at batch 2, 1.75x at 8, 1.15x at 32,
-#: even at 64, 3-16% slower from 128 on.
-TRANSPOSED_PRODUCT_MAX_BATCH = 64
+#: Products A(m, k) @ W with m from 2 up to this many rows are computed, in
+#: column-major terms, as op(A) @ (W^T)^T: the weights become BLAS's second
+#: operand (from a transposed copy made at load) and the result is added to the
+#: destination row by row.  OpenBLAS packs the weights far faster that way.
+#: Measured, float32, one thread: whole calls at T=100 I=128 H=256 2.4x faster at
+#: batch 2, 1.75x at 8, 1.15x at 32, even at 64 and slower from 128 rows on; an input
+#: projection of 15 rows (I=250, 4H=800) 1.4x faster.  Weight blocks of fewer than
+#: SMALL_PRODUCT_MIN_WEIGHTS elements pack cheaply anyway and keep the direct form
+#: (the transposition cost 6% at H=32).
+SMALL_PRODUCT_MAX_ROWS = 64
+SMALL_PRODUCT_MIN_WEIGHTS = 16384
 
 
 def workspace_size(Py_ssize_t chunk, Py_ssize_t batch, Py_ssize_t gates, Py_ssize_t units):
     """Elements of workspace ``run_sequence`` needs for these sizes."""
-    return chunk * batch * gates + 2 * batch * gates + batch * units
+    cdef Py_ssize_t small_rows = min(chunk * batch, <Py_ssize_t>SMALL_PRODUCT_MAX_ROWS)
+    return chunk * batch * gates + batch * gates + batch * units + small_rows * gates
 
 
-cdef void _recurrent_product(Sequence* s, const floating* h, Py_ssize_t col0,
-                             Py_ssize_t ncols, floating beta, floating* dst,
-                             Py_ssize_t ld_dst, floating* scratch) noexcept nogil:
-    """dst[b, :ncols] = h[b] @ U[:, col0:col0 + ncols] + beta * dst[b, :ncols] for each row b.
+cdef void _times_weights(Sequence* s, Py_ssize_t m, const floating* a, Py_ssize_t lda,
+                         const floating* w, const floating* wt, Py_ssize_t k,
+                         Py_ssize_t col0, Py_ssize_t ncols, floating beta, floating* dst,
+                         Py_ssize_t ld_dst) noexcept nogil:
+    """dst[r, :ncols] = a[r] @ w[:, col0:col0 + ncols] + beta * dst[r, :ncols] for r < m.
 
-    Directly as a row-major GEMM, or (``transposed_product``) as the column-major
-    product C(B, ncols) = op(h)(B, H) @ Ut[col0:col0 + ncols]^T into ``scratch``
-    (element (b, j) at scratch[j * B + b]), then added to ``dst`` row by row.
+    ``w`` is a (k, gates) weight, row-major; ``wt`` its (gates, k) transpose.  Few
+    rows: the column-major product C(m, ncols) = op(a)(m, k) @ wt[col0:col0 + ncols]^T
+    goes to the scratch (element (r, j) at scratch[j * m + r]) and is added to ``dst``.
     """
-    cdef Py_ssize_t B = s.batch, H = s.units, b, j
-    cdef int iH = <int>H, iB = <int>B
+    cdef Py_ssize_t r, j
+    cdef floating* scratch = <floating*>s.scratch
     cdef floating* row
-    if not s.transposed_product:
-        matmul_rm(iB, <int>ncols, iH, h, iH, <floating*>s.recurrent_kernel + col0,
-                  <int>s.gates, beta, dst, <int>ld_dst)
+    if m < 2 or m > s.small_product_max_rows or k * ncols < s.small_product_min_weights:
+        matmul_rm(<int>m, <int>ncols, <int>k, a, <int>lda, w + col0, <int>s.gates, beta,
+                  dst, <int>ld_dst)
         return
-    gemm_cm(c'T', c'N', iB, <int>ncols, iH, <floating>1, h, iH,
-            <floating*>s.recurrent_kernel_t + col0 * H, iH, <floating>0, scratch, iB)
-    for b in range(B):
-        row = dst + b * ld_dst
+    gemm_cm(c'T', c'N', <int>m, <int>ncols, <int>k, <floating>1, a, <int>lda,
+            wt + col0 * k, <int>k, <floating>0, scratch, <int>m)
+    for r in range(m):
+        row = dst + r * ld_dst
         if beta == 0:
             for j in range(ncols):
-                row[j] = scratch[j * B + b]
+                row[j] = scratch[j * m + r]
         else:
             for j in range(ncols):
-                row[j] += scratch[j * B + b]
+                row[j] += scratch[j * m + r]
 
 
 cdef inline void _copy_row(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
@@ -134,21 +143,20 @@ cdef void _project_chunk(Sequence* s, Py_ssize_t t_lo, Py_ssize_t n,
     """
     cdef floating* x = <floating*>s.x
     cdef floating* w = <floating*>s.kernel
-    cdef int feat = <int>s.features, gates = <int>s.gates
-    cdef Py_ssize_t B = s.batch, b, tc
+    cdef floating* wt = <floating*>s.kernel_t
+    cdef Py_ssize_t B = s.batch, I = s.features, G = s.gates, b, tc
     if B == 1:
-        matmul_rm(<int>n, gates, feat, x + t_lo * s.x_ts, <int>s.x_ts, w, gates, 0, proj, gates)
+        _times_weights(s, n, x + t_lo * s.x_ts, s.x_ts, w, wt, I, 0, G, 0, proj, G)
     elif s.time_major:
-        matmul_rm(<int>(n * B), gates, feat, x + t_lo * s.x_ts, <int>s.x_bs, w, gates, 0,
-                  proj, gates)
+        _times_weights(s, n * B, x + t_lo * s.x_ts, s.x_bs, w, wt, I, 0, G, 0, proj, G)
     elif n <= B:
         for tc in range(n):  # rows of one timestep are x_bs apart
-            matmul_rm(<int>B, gates, feat, x + (t_lo + tc) * s.x_ts, <int>s.x_bs, w, gates,
-                      0, proj + tc * B * gates, gates)
+            _times_weights(s, B, x + (t_lo + tc) * s.x_ts, s.x_bs, w, wt, I, 0, G, 0,
+                           proj + tc * B * G, G)
     else:
         for b in range(B):   # rows of one batch entry are x_ts apart; C rows B*gates apart
-            matmul_rm(<int>n, gates, feat, x + b * s.x_bs + t_lo * s.x_ts, <int>s.x_ts, w,
-                      gates, 0, proj + b * gates, <int>(B * gates))
+            _times_weights(s, n, x + b * s.x_bs + t_lo * s.x_ts, s.x_ts, w, wt, I, 0, G, 0,
+                           proj + b * G, B * G)
 
 
 cdef inline void _simple_row(floating* z, const floating* bias, floating* h,
@@ -222,7 +230,8 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
     cdef floating* proj = <floating*>s.workspace
     cdef floating* rec = proj + s.chunk * B * G
     cdef floating* rh = rec + B * G
-    cdef floating* rec_t = rh + B * H
+    cdef floating* U = <floating*>s.recurrent_kernel
+    cdef floating* Ut = <floating*>s.recurrent_kernel_t
     cdef floating* bias = <floating*>s.bias
     cdef floating* rbias = <floating*>s.recurrent_bias
     cdef floating* h = <floating*>s.h
@@ -242,15 +251,15 @@ cdef void _run(Sequence* s, floating* dummy) noexcept nogil:
             tc = t - t_lo
             z = proj + tc * B * G
             if s.cell == CELL_SIMPLE or s.cell == CELL_LSTM:
-                _recurrent_product(s, h, 0, G, 1, z, G, rec_t)
+                _times_weights(s, B, h, H, U, Ut, H, 0, G, 1, z, G)
             elif s.cell == CELL_GRU:
-                _recurrent_product(s, h, 0, G, 0, rec, G, rec_t)
+                _times_weights(s, B, h, H, U, Ut, H, 0, G, 0, rec, G)
             else:
-                _recurrent_product(s, h, 0, 2 * H, 0, rec, G, rec_t)
+                _times_weights(s, B, h, H, U, Ut, H, 0, 2 * H, 0, rec, G)
                 for b in range(B):
                     _gru_gates_row(z + b * G, rec + b * G, bias, h + b * H,
                                    rh + b * H, H, s.rec_act)
-                _recurrent_product(s, rh, 2 * H, H, 0, rec + 2 * H, G, rec_t)
+                _times_weights(s, B, rh, H, U, Ut, H, 2 * H, H, 0, rec + 2 * H, G)
 
             for b in range(B):
                 out_row = out + b * s.o_bs + step * s.o_ts
@@ -280,7 +289,7 @@ cdef inline char* _data(cnp.ndarray a):
 
 
 def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
-                 cnp.ndarray kernel, cnp.ndarray recurrent_kernel,
+                 cnp.ndarray kernel, cnp.ndarray kernel_t, cnp.ndarray recurrent_kernel,
                  cnp.ndarray recurrent_kernel_t, cnp.ndarray bias,
                  cnp.ndarray recurrent_bias, cnp.ndarray h, cnp.ndarray c,
                  cnp.ndarray mask, cnp.ndarray out, bint return_sequences,
@@ -308,13 +317,13 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     s.gates = G = recurrent_kernel.shape[1]
     s.chunk = chunk
     cdef int type_num = cnp.PyArray_TYPE(x)
-    arrays = (x, kernel, recurrent_kernel, recurrent_kernel_t, bias, recurrent_bias, h, out,
-              workspace)
+    arrays = (x, kernel, kernel_t, recurrent_kernel, recurrent_kernel_t, bias, recurrent_bias,
+              h, out, workspace)
     for a in arrays:
         if cnp.PyArray_TYPE(a) != type_num or not cnp.PyArray_IS_C_CONTIGUOUS(a):
             raise ValueError("kernel arrays must share one dtype and be C-contiguous")
     if (kernel.shape[0] != s.features or kernel.shape[1] != G or bias.size != G
-            or recurrent_kernel_t.size != recurrent_kernel.size
+            or kernel_t.size != kernel.size or recurrent_kernel_t.size != recurrent_kernel.size
             or recurrent_bias.size != G or h.size != B * s.units
             or out.size != (T if return_sequences else 1) * B * s.units
             or workspace.size < workspace_size(chunk, B, G, s.units)
@@ -336,8 +345,9 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     else:
         s.x_bs, s.x_ts = T * s.features, s.features
     s.kernel, s.recurrent_kernel = _data(kernel), _data(recurrent_kernel)
-    s.recurrent_kernel_t = _data(recurrent_kernel_t)
-    s.transposed_product = 2 <= B <= TRANSPOSED_PRODUCT_MAX_BATCH
+    s.kernel_t, s.recurrent_kernel_t = _data(kernel_t), _data(recurrent_kernel_t)
+    s.small_product_max_rows = min(chunk * B, <Py_ssize_t>SMALL_PRODUCT_MAX_ROWS)
+    s.small_product_min_weights = SMALL_PRODUCT_MIN_WEIGHTS
     s.bias, s.recurrent_bias = _data(bias), _data(recurrent_bias)
     s.h = _data(h)
     s.c = _data(c) if cell == CELL_LSTM else NULL
@@ -359,6 +369,7 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     s.time_major = time_major
     s.backwards, s.zero_masked = go_backwards, zero_output_for_mask
     s.workspace = _data(workspace)
+    s.scratch = s.workspace + (chunk * B * G + B * G + B * s.units) * cnp.PyArray_ITEMSIZE(workspace)
 
     if T == 0 or B == 0:
         return
