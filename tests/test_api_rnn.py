@@ -1020,7 +1020,9 @@ def test_constraints_are_stored_callable_and_applied_on_demand():
     x = np.ones((1, 2, 4), "float32")
     layer(x)
     before = layer(x)
-    layer.cell.kernel[...] = -1.0          # not yet constrained: nothing applies it per call
+    kernel, recurrent_kernel, bias = layer.get_weights()
+    layer.set_weights([-np.ones_like(kernel), recurrent_kernel, bias])
+    assert np.all(layer.cell.kernel == -1.0)  # not constrained: nothing applies it per call
     layer.apply_constraints()
     assert np.all(layer.cell.kernel >= 0)
     norms = np.sqrt((layer.cell.recurrent_kernel ** 2).sum(axis=0))
@@ -1071,3 +1073,19 @@ def test_layer_weights_order_and_trainable_flags():
     assert [w.shape for w in layer.non_trainable_weights] == shapes[3:]
     layer.trainable = False
     assert layer.trainable_weights == [] and len(layer.non_trainable_weights) == 6
+
+
+def test_weights_change_only_through_set_weights():
+    """In-place writes would bypass the kernels' prepared copies (their transposes):
+    the arrays are read-only, so a stale mix of old and new weights cannot happen."""
+    layer = fr.LSTM(3)
+    x = np.ones((2, 4, 5), "float32")
+    layer(x)
+    with pytest.raises(ValueError, match="read-only"):
+        layer.cell.kernel[...] = 0.0
+    weights = layer.get_weights()
+    weights[0][...] = 0.0                     # get_weights returns writable copies
+    layer.set_weights(weights)
+    assert np.all(layer.cell.kernel == 0.0) and not layer.cell.kernel.flags.writeable
+    want, _ = run_rnn("lstm", x, *layer.get_weights())
+    np.testing.assert_allclose(layer(x), want, atol=1e-5)

@@ -459,7 +459,11 @@ class Layer:
 
     def add_weight(self, name=None, shape=None, initializer=None, regularizer=None,
                    constraint=None, trainable=True, dtype=None, **kwargs):
-        """Create a weight, remember it, and return it (a C-contiguous ndarray).
+        """Create a weight, remember it, and return it (a C-contiguous, read-only ndarray).
+
+        Weights change only through :meth:`set_weights` (or
+        :meth:`apply_constraints`), which also remake what the compiled kernels
+        derived from them; writing into the array in place raises ``ValueError``.
 
         Parameters
         ----------
@@ -483,6 +487,7 @@ class Layer:
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = check.weight_array(init(shape, dtype=dtype), f"initial value of weight {name!r}",
                                    shape, dtype)
+        value.flags.writeable = False
         record = _WeightRecord(self, name, value, regularizers.get(regularizer),
                                constraints.get(constraint), bool(trainable))
         self._weight_records.append(record)
@@ -560,7 +565,9 @@ class Layer:
     def _assign(self, records, values):
         owners = []
         for record, value in zip(records, values):
+            record.value.flags.writeable = True
             record.value[...] = value
+            record.value.flags.writeable = False
             if record.owner not in owners:
                 owners.append(record.owner)
         for owner in owners:
