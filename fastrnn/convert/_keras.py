@@ -198,19 +198,22 @@ def layer_from_config(config, keras3, where):
 
 
 def set_layer_weights(layer, weights, where):
-    """Check ``weights`` (count and every shape) against the built ``layer``, then set them."""
-    expected = [tuple(w.shape) for w in layer.weights]
+    """Set ``weights`` on the built ``layer``, naming ``where`` and the layer on error.
+
+    A count or shape mismatch is reported with every expected and given shape;
+    ``layer.set_weights`` checks the values themselves and changes nothing on error.
+    """
     arrays = [np.asarray(w) for w in weights]
+    expected = [tuple(w.shape) for w in layer.weights]
     got = [tuple(w.shape) for w in arrays]
+    label = f"{where}: layer {layer.name!r} ({type(layer).__name__})"
     if got != expected:
-        raise ValueError(f"{where}: layer {layer.name!r} ({type(layer).__name__}) has "
-                         f"{len(expected)} weights of shapes {expected}, but "
+        raise ValueError(f"{label} has {len(expected)} weights of shapes {expected}, but "
                          f"{len(got)} weights of shapes {got} were given")
-    for i, array in enumerate(arrays):
-        if array.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: weight {i} of layer {layer.name!r} has dtype "
-                             f"{array.dtype}, not real numbers")
-    layer.set_weights(arrays)
+    try:
+        layer.set_weights(arrays)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{label}: {exc}") from None
 
 
 def from_keras_config(config, weights=None, *, keras_version=None):

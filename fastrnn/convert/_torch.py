@@ -81,10 +81,7 @@ def _numpy(value, name):
     """A tensor or array-like as a NumPy array of real numbers."""
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}")
-    return arr
+    return check.as_real_array(value, name, None)
 
 
 class _TorchSpec:
