@@ -4,6 +4,8 @@ Each function raises ``ValueError`` / ``TypeError`` with a message naming the
 argument, what was expected and what was received, so that nothing malformed
 ever reaches the compiled kernels.
 """
+import os
+
 import numpy as np
 
 #: Largest dimension or stride BLAS takes (its integers are C ints).
@@ -215,3 +217,134 @@ def state_values(values, name, layer, shapes, dtypes, *, stored=False):
     make = stored_state if stored else state_array
     return [make(value, f"{name}[{i}]", shape, dtype)
             for i, (value, shape, dtype) in enumerate(zip(values, shapes, dtypes))]
+
+
+# --------------------------------------------------------------------------
+# sizes: checked before anything sized by them is allocated
+# --------------------------------------------------------------------------
+
+#: Deepest nesting accepted in configs and shape arguments (tf.keras models nest a few levels).
+MAX_NESTING = 64
+
+
+def memory_limit():
+    """Bytes of physical memory: no single allocation sized by input may exceed it."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # not POSIX: a fixed 64 GiB
+        return 64 * 2**30
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def dimension(value, name, *, allow_none=False, minimum=0):
+    """A size (an entry of a shape, ``units``): an int in ``[minimum, 2**31 - 1]``.
+
+    Sizes above BLAS's C-int limit are refused here, before any array of that
+    size is made, with a ``ValueError`` naming ``name``.
+    """
+    if value is None and allow_none:
+        return None
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer{' or None' if allow_none else ''}, "
+                        f"got {value!r}")
+    if not minimum <= value <= BLAS_INT_MAX:
+        raise ValueError(f"{name} must be an integer in [{minimum}, {BLAS_INT_MAX}], "
+                         f"got {value}")
+    return int(value)
+
+
+def shape_tuple(value, name, *, allow_none=True):
+    """A shape argument (tuple / list / TensorShape of sizes, None for unknown) as a tuple."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be a tuple of integers (None for an unknown size), "
+                        f"got {value!r}")
+    dims = tuple(value)
+    if len(dims) > MAX_NESTING:
+        raise ValueError(f"{name} has {len(dims)} dimensions (at most {MAX_NESTING})")
+    return tuple(dimension(d, f"{name}[{i}]", allow_none=allow_none)
+                 for i, d in enumerate(dims))
+
+
+def nested_shape(value, name):
+    """A build ``input_shape``: a shape tuple, or a (nested) list / tuple of shape tuples.
+
+    Only the structure and the entries are checked (ints in range or None);
+    strings, floats and nesting deeper than :data:`MAX_NESTING` are refused.
+    """
+    stack = [(value, name, 0)]
+    while stack:
+        node, label, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise ValueError(f"{name} is nested more than {MAX_NESTING} levels deep")
+        if node is None or _is_int(node):
+            dimension(node, label, allow_none=True)
+        elif isinstance(node, (str, bytes)) or not hasattr(node, "__iter__"):
+            raise TypeError(f"{name} must be a shape tuple of integers / None (or a list of "
+                            f"them), got {node!r} at {label}")
+        else:
+            stack.extend((item, f"{label}[{i}]", depth + 1) for i, item in enumerate(node))
+    return value
+
+
+def weight_shape(shape, name, dtype):
+    """The shape of a new weight, checked to fit BLAS and this machine's memory."""
+    dims = shape_tuple(shape if shape is not None else (), f"shape of weight {name!r}",
+                       allow_none=False)
+    nbytes = int(np.prod(dims, dtype=object)) * np.dtype(dtype).itemsize
+    allocation(nbytes, f"weight {name!r} of shape {dims}")
+    return dims
+
+
+def allocation(nbytes, what):
+    """Raise a ``ValueError`` if ``what`` would need more bytes than the machine has."""
+    limit = memory_limit()
+    if nbytes > limit:
+        raise ValueError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than this machine's "
+                         f"memory ({limit / 2**30:.3g} GiB)")
+
+
+def nesting_depth(value, name, limit=MAX_NESTING):
+    """Raise a ``ValueError`` if the dicts / lists of ``value`` nest deeper than ``limit``.
+
+    Iterative, so that a hostile config cannot exhaust the interpreter's stack.
+    """
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if depth >= limit:
+            raise ValueError(f"{name} is nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+    return value
+
+
+def real_step_input(value, name, dtype, features):
+    """One step's input for a direct cell call: real numbers, ``(batch, features)``."""
+    x = as_real_array(value, name, dtype)
+    if x.ndim != 2 or x.shape[1] != features:
+        raise ValueError(f"{name} must have shape (batch, {features}), got {x.shape}")
+    return x
+
+
+def step_states(states, name, shapes, batch, dtype):
+    """A direct cell call's states: one array ``(batch, size)`` per entry of ``shapes``."""
+    values = list(states) if isinstance(states, (list, tuple)) else [states]
+    if len(values) != len(shapes):
+        raise ValueError(f"{name} must hold {len(shapes)} state(s) of shapes "
+                         f"{[(batch,) + tuple(s) for s in shapes]}, got {len(values)}")
+    arrays = []
+    for i, (value, shape) in enumerate(zip(values, shapes)):
+        arr = as_real_array(value, f"{name}[{i}]", dtype)
+        if arr.shape != (batch,) + tuple(shape):
+            raise ValueError(f"{name}[{i}] must have shape {(batch,) + tuple(shape)}, "
+                             f"got {arr.shape}")
+        arrays.append(arr)
+    return arrays

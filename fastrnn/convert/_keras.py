@@ -14,12 +14,17 @@ Keras 2's (and fastrnn's) is ``clip(0.2 x + 0.5, 0, 1)``: in a Keras 3 config
 it becomes fastrnn's ``keras3_hard_sigmoid``.
 """
 import collections
+import contextlib
 import re
 
 import numpy as np
 
+from .. import _validation as check
+from .. import initializers
 from ..layers.base import deserialize
-from ..layers.core import InputLayer
+from ..layers.cells import StackedRNNCells, _BuiltinCell
+from ..layers.core import Dense, Embedding, InputLayer
+from ..layers.wrappers import Bidirectional
 from ..models import Sequential
 
 __all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model_spec",
@@ -45,6 +50,10 @@ _INERT_ARGUMENTS = {
 _KERAS3_INITIALIZER_KEYS = ("input_axes", "output_axes")
 #: Config keys holding nested layer / cell configs.
 _NESTED_KEYS = ("layer", "backward_layer", "cell", "cells")
+#: The nested configs each class must have (``cells``: a list, the others: a dict).
+_REQUIRED_KEYS = {"RNN": ("cell",), "Bidirectional": ("layer",), "StackedRNNCells": ("cells",)}
+#: Most layers a model file may declare (tf.keras models have tens; 20,000 is an attack).
+MAX_LAYERS = 10_000
 
 ModelSpec = collections.namedtuple(
     "ModelSpec", "name batch_shape input_dtype layers saving_names")
@@ -87,8 +96,17 @@ def split_config(config, where):
     if not isinstance(config, dict):
         raise TypeError(f"{where}: a Keras layer config must be a dict, "
                         f"got {type(config).__name__}")
-    if "class_name" in config and isinstance(config.get("config"), dict):
-        return config["class_name"], config["config"]
+    if "class_name" in config:
+        class_name, inner = config["class_name"], config.get("config")
+        if not isinstance(class_name, str):
+            raise ValueError(f"{where}: a layer's 'class_name' must be a string, got "
+                             f"{class_name!r}")
+        if inner is None:
+            inner = {}
+        if not isinstance(inner, dict):
+            raise ValueError(f"{where}: the 'config' of a {class_name!r} layer must be a dict, "
+                             f"got {type(inner).__name__}")
+        return class_name, inner
     return _class_of_bare_config(config, where), config
 
 
@@ -173,14 +191,20 @@ def translate(config, keras3, where, supported=SUPPORTED_LAYERS):
     for key in config:
         if key.endswith("_initializer"):
             config[key] = _initializer(config[key])
+    for key in _REQUIRED_KEYS.get(class_name, ()):
+        if config.get(key) is None:
+            raise ValueError(f"{label}: the config has no {key!r} entry")
     for key in _NESTED_KEYS:
         if config.get(key) is not None:
-            config[key] = _translate_nested(key, config[key], keras3, where)
+            config[key] = _translate_nested(key, config[key], keras3, f"{label}, {key!r}")
     return {"class_name": class_name, "config": config}
 
 
 def _translate_nested(key, value, keras3, where):
     supported = SUPPORTED_LAYERS if key in ("layer", "backward_layer") else SUPPORTED_CELLS
+    if isinstance(value, list) != (key == "cells"):
+        expected = "a list of cell configs" if key == "cells" else "a layer / cell config dict"
+        raise ValueError(f"{where}: must be {expected}, got {type(value).__name__}")
     if isinstance(value, list):
         return [translate(item, keras3, where, SUPPORTED_CELLS) for item in value]
     return translate(value, keras3, where, supported)
@@ -188,10 +212,11 @@ def _translate_nested(key, value, keras3, where):
 
 def layer_from_config(config, keras3, where):
     """A new (unbuilt) fastrnn layer for a Keras layer config; ``ValueError`` if unsupported."""
+    check.nesting_depth(config, f"{where}: the layer config")
     translated = translate(config, keras3, where)
     try:
         return deserialize(translated)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, KeyError) as exc:
         name = translated["config"].get("name")
         raise ValueError(f"{where}: Keras layer {name!r} ({translated['class_name']}) has "
                          f"arguments fastrnn does not support: {exc}") from None
@@ -200,20 +225,116 @@ def layer_from_config(config, keras3, where):
 def set_layer_weights(layer, weights, where):
     """Set ``weights`` on the built ``layer``, naming ``where`` and the layer on error.
 
-    A count or shape mismatch is reported with every expected and given shape;
-    ``layer.set_weights`` checks the values themselves and changes nothing on error.
+    ``weights``: arrays, or stored arrays (``shape``, ``dtype`` and
+    ``read(dtype)``, as the file readers give) read only once their shapes are
+    checked, straight into the layer's dtype.  A count or shape mismatch is
+    reported with every expected and given shape; ``layer.set_weights``
+    checks the values themselves and changes nothing on error.
     """
-    arrays = [np.asarray(w) for w in weights]
+    weights = list(weights)
     expected = [tuple(w.shape) for w in layer.weights]
-    got = [tuple(w.shape) for w in arrays]
+    got = [_shape_of(w) for w in weights]
     label = f"{where}: layer {layer.name!r} ({type(layer).__name__})"
     if got != expected:
         raise ValueError(f"{label} has {len(expected)} weights of shapes {expected}, but "
                          f"{len(got)} weights of shapes {got} were given")
+    arrays = [_read(w, target.dtype, f"{label} weight {i}")
+              for i, (w, target) in enumerate(zip(weights, layer.weights))]
     try:
         layer.set_weights(arrays)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{label}: {exc}") from None
+
+
+def _shape_of(weight):
+    shape = weight.shape if hasattr(weight, "shape") else np.shape(weight)
+    return tuple(int(d) for d in shape)
+
+
+def _read(weight, dtype, label):
+    """A weight's values in ``dtype``: a stored array is read now, in that dtype only."""
+    if hasattr(weight, "read"):
+        return weight.read(dtype)
+    return check.as_real_array(weight, label, dtype)
+
+
+def declared_shapes(layer, features):
+    """The weight shapes an unbuilt ``layer`` will make, computed from its arguments only.
+
+    Returns ``(shapes, output_features)`` for inputs of ``features`` per step
+    (``shapes`` is None when fastrnn cannot tell, e.g. for an unknown cell).
+    Nothing is allocated: this is what sizes are checked against before any
+    layer is built.
+    """
+    if isinstance(layer, Embedding):
+        return [(layer.input_dim, layer.output_dim)], layer.output_dim
+    if isinstance(layer, Dense):
+        return [(features, layer.units)] + [(layer.units,)] * layer.use_bias, layer.units
+    if isinstance(layer, Bidirectional):
+        forward, width = declared_shapes(layer.forward_layer, features)
+        backward, backward_width = declared_shapes(layer.backward_layer, features)
+        if forward is None or backward is None:
+            return None, None
+        return forward + backward, (width + backward_width if layer.merge_mode == "concat"
+                                    else width)
+    cell = getattr(layer, "cell", None)
+    if cell is None:                       # InputLayer, Masking, Dropout: no weights
+        return ([] if not layer._sublayers() else None), features
+    shapes = []
+    for cell in (cell.cells if isinstance(cell, StackedRNNCells) else [cell]):
+        if not isinstance(cell, _BuiltinCell):
+            return None, None
+        gates = cell._gates * cell.units
+        shapes += [(features, gates), (cell.units, gates)]
+        shapes += [cell._bias_shape()] * cell.use_bias
+        features = cell.units
+    return shapes, features
+
+
+def check_declared(layer, features, weights, where):
+    """Before ``layer`` is built: its declared weights must be the given ones, and fit memory.
+
+    Returns the layer's output features (for the next layer's check).
+    """
+    shapes, output_features = declared_shapes(layer, features)
+    label = f"{where}: layer {layer.name!r} ({type(layer).__name__})"
+    got = [_shape_of(w) for w in weights]
+    if shapes is not None and None not in [d for s in shapes for d in s]:
+        if sorted(shapes) != sorted(got):
+            raise ValueError(f"{label} has {len(shapes)} weights of shapes {shapes} (as its "
+                             f"config declares), but {len(got)} weights of shapes {got} were "
+                             f"given")
+    itemsize = np.dtype(layer.dtype or "float32").itemsize
+    check.allocation(sum(int(np.prod(s, dtype=object)) for s in got) * itemsize * 3,
+                     f"{label}: loading its weights")
+    return output_features
+
+
+@contextlib.contextmanager
+def zero_initializers(layer):
+    """While building ``layer`` for weights about to be set: every initializer makes zeros.
+
+    No random initializer (glorot, orthogonal) runs for values the file
+    replaces; the layers' own initializers are put back afterwards, so their
+    configs are unchanged.
+    """
+    saved, stack, seen = [], [layer], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        saved += [(current, key, value) for key, value in vars(current).items()
+                  if key.endswith("_initializer")]
+        stack.extend(current._sublayers())
+    zeros = initializers.get("zeros")
+    for owner, key, _ in saved:
+        setattr(owner, key, zeros)
+    try:
+        yield
+    finally:
+        for owner, key, value in saved:
+            setattr(owner, key, value)
 
 
 def from_keras_config(config, weights=None, *, keras_version=None):
@@ -258,9 +379,19 @@ def from_keras_config(config, weights=None, *, keras_version=None):
         is_keras3_version(keras_version)
     layer = layer_from_config(config, keras3, where)
     if weights is not None:
+        if isinstance(weights, (str, bytes, dict)) or not hasattr(weights, "__iter__"):
+            raise TypeError(f"{where}: weights must be a list of arrays, got "
+                            f"{type(weights).__name__}")
         weights = list(weights)
         if weights:
-            layer.build((None, None, np.shape(weights[0])[0]))
+            first = _shape_of(weights[0])
+            if not first:
+                raise ValueError(f"{where}: weights[0] must be an array of rank >= 1 (the "
+                                 f"kernel), got shape {first}")
+            features = check.dimension(first[0], f"{where}: weights[0].shape[0]")
+            check_declared(layer, features, weights, where)
+            with zero_initializers(layer):
+                layer.build((None, None, features))
         set_layer_weights(layer, weights, where)
     return layer
 
@@ -280,7 +411,7 @@ def saving_names(configs):
     """The ``.keras`` group names of a list of layer configs: class name, then ``_1``, ``_2``..."""
     names, used = [], {}
     for config in configs:
-        base = _saving_name(config["class_name"])
+        base = _saving_name(split_config(config, "saving_names")[0])
         count = used.get(base)
         used[base] = 0 if count is None else count + 1
         names.append(base if count is None else f"{base}_{count + 1}")
@@ -295,12 +426,16 @@ def model_spec(config, source):
     """
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError(f"{source}: the model config is not a Keras model config")
+    check.nesting_depth(config, f"{source}: the model config")
     class_name, inner = config.get("class_name"), config["config"]
     layers = inner.get("layers")
-    if not isinstance(layers, list) or not all(
-            isinstance(layer, dict) and "class_name" in layer for layer in layers):
+    if not isinstance(layers, list):
         raise ValueError(f"{source}: the model config has no valid 'layers' list")
-    for layer in layers:
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"{source}: the model declares {len(layers)} layers; fastrnn loads "
+                         f"at most {MAX_LAYERS}")
+    for i, layer in enumerate(layers):
+        _check_layer_entry(layer, f"{source}: layers[{i}]")
         check_supported(layer["class_name"], (layer.get("config") or {}).get("name"), source)
     if class_name == "Sequential":
         chain = [layer for layer in layers if layer["class_name"] != "InputLayer"]
@@ -314,8 +449,24 @@ def model_spec(config, source):
                          f"Sequential models and single-chain functional models")
     if not chain:
         raise ValueError(f"{source}: the model has no layers")
+    for layer in chain:     # the nested layers and cells the weight readers walk
+        translate(layer, False, source)
     batch_shape, dtype = _model_input(inner, layers, source)
-    return ModelSpec(inner.get("name") or "sequential", batch_shape, dtype, chain, names)
+    name = inner.get("name")
+    return ModelSpec(name if isinstance(name, str) and name else "sequential", batch_shape,
+                     dtype, chain, names)
+
+
+def _check_layer_entry(layer, where):
+    """Raise a ``ValueError`` unless a model's layer entry is ``{"class_name": str, "config": dict}``."""
+    if not isinstance(layer, dict):
+        raise ValueError(f"{where} must be a layer config dict, got {type(layer).__name__}")
+    if not isinstance(layer.get("class_name"), str):
+        raise ValueError(f"{where} has no 'class_name' string (got "
+                         f"{layer.get('class_name')!r})")
+    if not isinstance(layer.get("config", {}), (dict, type(None))):
+        raise ValueError(f"{where} ({layer['class_name']}): its 'config' must be a dict, "
+                         f"got {type(layer['config']).__name__}")
 
 
 def _model_input(inner, layers, source):
@@ -324,25 +475,28 @@ def _model_input(inner, layers, source):
     if layers[0]["class_name"] == "InputLayer":
         shape = first.get("batch_shape", first.get("batch_input_shape"))
         return _shape(shape, source), first.get("dtype") or "float32"
+    build_config = layers[0].get("build_config")
     shape = (inner.get("build_input_shape") or first.get("batch_input_shape")
              or first.get("batch_shape")
-             or (layers[0].get("build_config") or {}).get("input_shape"))
+             or (build_config.get("input_shape") if isinstance(build_config, dict) else None))
     dtype = "int32" if layers[0]["class_name"] == "Embedding" else "float32"
     return _shape(shape, source), dtype
 
 
 def _shape(shape, source):
-    if not isinstance(shape, (list, tuple)) or not all(
-            d is None or isinstance(d, int) for d in shape):
+    if not isinstance(shape, (list, tuple)):
         raise ValueError(f"{source}: cannot tell the model's input shape (got {shape!r})")
-    return tuple(shape)
+    try:
+        return check.shape_tuple(shape, "the model's input shape")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{source}: {exc}") from None
 
 
 def _check_chain(inner, source):
     """Raise unless a functional model is one input followed by a chain of single-input layers."""
     layers = inner["layers"]
     names = [layer.get("name") or (layer.get("config") or {}).get("name") for layer in layers]
-    if layers[0]["class_name"] != "InputLayer":
+    if not layers or layers[0]["class_name"] != "InputLayer":
         raise ValueError(f"{source}: a functional model must start with its InputLayer")
     for previous, layer, name in zip(names, layers[1:], names[1:]):
         if _inbound_layers(layer.get("inbound_nodes")) != [previous]:
@@ -354,7 +508,7 @@ def _check_chain(inner, source):
         if len(outputs) != 1:
             raise ValueError(f"{source}: the functional model has several outputs")
         outputs = outputs[0]
-    if not outputs or outputs[0] != names[-1]:
+    if not isinstance(outputs, list) or not outputs or outputs[0] != names[-1]:
         raise ValueError(f"{source}: the functional model's output is not its last layer")
 
 
@@ -365,13 +519,16 @@ def _inbound_layers(nodes):
     node = nodes[0]
     if isinstance(node, dict):  # Keras 3: {"args": [tensor], "kwargs": {...}}
         kwargs = node.get("kwargs") or {}
+        if not isinstance(kwargs, dict):
+            return None
         if any(value is not None for key, value in kwargs.items() if key != "training"):
             return None
         args = node.get("args") or []
-        history = [((arg.get("config") or {}).get("keras_history") if isinstance(arg, dict)
-                    else None) for arg in args]
+        history = [(arg.get("config").get("keras_history")
+                    if isinstance(arg, dict) and isinstance(arg.get("config"), dict) else None)
+                   for arg in (args if isinstance(args, list) else [None])]
     else:  # Keras 2: [[name, node_index, tensor_index, kwargs]]
-        if any(not isinstance(entry, list) or len(entry) < 3 or (len(entry) > 3 and entry[3])
+        if not isinstance(node, list) or any(not isinstance(entry, list) or len(entry) < 3 or (len(entry) > 3 and entry[3])
                for entry in node):
             return None
         history = node
@@ -387,11 +544,15 @@ def build_model(spec, weights, keras3, source):
     is returned only when every layer is built and loaded.
     """
     layers = [layer_from_config(config, keras3, source) for config in spec.layers]
+    features = spec.batch_shape[-1] if spec.batch_shape else None
+    for layer, arrays in zip(layers, weights):
+        features = check_declared(layer, features, arrays, source)
     model = Sequential(name=spec.name)
     try:
         model.add(InputLayer(batch_shape=spec.batch_shape, dtype=spec.input_dtype))
         for layer in layers:
-            model.add(layer)
+            with zero_initializers(layer):
+                model.add(layer)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{source}: the model's layers do not fit together: {exc}") from None
     for layer, arrays in zip(layers, weights):
