@@ -102,8 +102,9 @@ def positive_int(value, name):
     """``value`` as a positive int, or a ``ValueError`` naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
+    if not 0 < value <= BLAS_INT_MAX:
+        raise ValueError(f"{name} must be a positive integer (at most {BLAS_INT_MAX}), "
+                         f"got {value}")
     return int(value)
 
 
@@ -293,8 +294,9 @@ def weight_shape(shape, name, dtype):
     """The shape of a new weight, checked to fit BLAS and this machine's memory."""
     dims = shape_tuple(shape if shape is not None else (), f"shape of weight {name!r}",
                        allow_none=False)
-    nbytes = int(np.prod(dims, dtype=object)) * np.dtype(dtype).itemsize
-    allocation(nbytes, f"weight {name!r} of shape {dims}")
+    # the weight, plus its initial values (initializers compute in float64)
+    nbytes = int(np.prod(dims, dtype=object)) * (np.dtype(dtype).itemsize + 8)
+    allocation(nbytes, f"creating weight {name!r} of shape {dims}")
     return dims
 
 
@@ -326,25 +328,26 @@ def nesting_depth(value, name, limit=MAX_NESTING):
     return value
 
 
-def real_step_input(value, name, dtype, features):
-    """One step's input for a direct cell call: real numbers, ``(batch, features)``."""
-    x = as_real_array(value, name, dtype)
+def cell_step(inputs, states, dtype, features, state_sizes, *, name="inputs"):
+    """A direct cell call's ``(inputs, states)``: real arrays of ``dtype``, shapes checked.
+
+    ``inputs`` must be ``(batch, features)``; ``states`` one array (a
+    single-state cell) or a list of one ``(batch, size)`` array per entry of
+    ``state_sizes``.  Returns ``(x, [state, ...])``.
+    """
+    x = as_real_array(inputs, name, dtype)
     if x.ndim != 2 or x.shape[1] != features:
-        raise ValueError(f"{name} must have shape (batch, {features}), got {x.shape}")
-    return x
-
-
-def step_states(states, name, shapes, batch, dtype):
-    """A direct cell call's states: one array ``(batch, size)`` per entry of ``shapes``."""
+        raise ValueError(f"{name} of a cell step must have shape (batch, {features}), "
+                         f"got {x.shape}")
     values = list(states) if isinstance(states, (list, tuple)) else [states]
-    if len(values) != len(shapes):
-        raise ValueError(f"{name} must hold {len(shapes)} state(s) of shapes "
-                         f"{[(batch,) + tuple(s) for s in shapes]}, got {len(values)}")
+    expected = [(x.shape[0], size) for size in state_sizes]
+    if len(values) != len(expected):
+        raise ValueError(f"states must hold {len(expected)} state(s) of shapes {expected}, "
+                         f"got {len(values)}")
     arrays = []
-    for i, (value, shape) in enumerate(zip(values, shapes)):
-        arr = as_real_array(value, f"{name}[{i}]", dtype)
-        if arr.shape != (batch,) + tuple(shape):
-            raise ValueError(f"{name}[{i}] must have shape {(batch,) + tuple(shape)}, "
-                             f"got {arr.shape}")
+    for i, (value, shape) in enumerate(zip(values, expected)):
+        arr = as_real_array(value, f"states[{i}]", dtype)
+        if arr.shape != shape:
+            raise ValueError(f"states[{i}] must have shape {shape}, got {arr.shape}")
         arrays.append(arr)
-    return arrays
+    return x, arrays

@@ -45,6 +45,7 @@ class Sequential(Layer):
         super().__init__(name=name, **kwargs)
         self._layers = []
         self._input = None
+        self._symbolic_output = None
         for layer in layers or []:
             self.add(layer)
 
@@ -65,7 +66,20 @@ class Sequential(Layer):
         self._layers.append(layer)
         self.built = False
         if self._input is not None:
+            self._build_added()
+
+    def _build_added(self):
+        """Build the layer just added on the symbolic output of the others (linear time)."""
+        previous, self._symbolic_output = self._symbolic_output, None
+        if previous is None or len(self._layers) == 1:
             self.build(self._input.batch_shape)
+            return
+        if isinstance(previous, list):
+            raise ValueError(f"layer {self._layers[-2].name!r} returns several values "
+                             f"(return_state or merge_mode=None): only the last layer of a "
+                             f"Sequential may")
+        self._symbolic_output = self._run(previous, None, None, start=len(self._layers) - 1)
+        self.built = True
 
     def build(self, input_shape=None):
         """Build every layer by running placeholders of ``input_shape`` through the model.
@@ -80,7 +94,10 @@ class Sequential(Layer):
                 raise ValueError(f"model {self.name!r} has no InputLayer: pass input_shape")
             input_shape = self._input.batch_shape
         dtype = self._input.input_dtype if self._input is not None else "float32"
-        self._run(Placeholder(input_shape, dtype), None, None)
+        self._symbolic_output = None
+        output = self._run(Placeholder(input_shape, dtype), None, None)
+        if self._input is not None and tuple(input_shape) == self._input.batch_shape:
+            self._symbolic_output = output      # what the next add builds on
         self.built = True
 
     def __call__(self, inputs, training=None, mask=None):
@@ -93,9 +110,9 @@ class Sequential(Layer):
         """Run the layers in order, passing masks as tf.keras does."""
         return self._run(inputs, training, mask)
 
-    def _run(self, x, training, mask):
+    def _run(self, x, training, mask, start=0):
         last = len(self._layers) - 1
-        for i, layer in enumerate(self._layers):
+        for i, layer in enumerate(self._layers[start:], start):
             kwargs = {}
             if mask is not None and call_accepts(layer, "mask"):
                 kwargs["mask"] = mask

@@ -269,9 +269,11 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
     if batch_shape is None:
         if shape is None:
             raise ValueError("Input needs `shape` (per-sample shape) or `batch_shape`")
-        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        batch_shape = (batch_size,) + shape
-    return Placeholder(batch_shape, dtype or "float32", name)
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else check.shape_tuple(
+            shape, "Input shape")
+        batch_shape = (check.dimension(batch_size, "batch_size", allow_none=True),) + shape
+    return Placeholder(check.shape_tuple(batch_shape, "Input batch_shape"), dtype or "float32",
+                       name)
 
 
 def _contains_placeholder(value):
@@ -483,7 +485,7 @@ class Layer:
         if unknown:
             raise TypeError(f"add_weight: keyword argument(s) not understood: {sorted(unknown)}")
         dtype = check.compute_dtype(dtype or self._compute_dtype, "add_weight dtype")
-        shape = tuple(int(d) for d in (shape or ()))
+        shape = check.weight_shape(shape, name, dtype)
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         value = check.weight_array(init(shape, dtype=dtype), f"initial value of weight {name!r}",
                                    shape, dtype)
@@ -608,12 +610,13 @@ class Layer:
 def _batch_input_shape(kwargs):
     """tf.keras's ``batch_input_shape`` from the shape keyword arguments, or None."""
     if kwargs.get("batch_input_shape") is not None:
-        return tuple(kwargs["batch_input_shape"])
-    batch_size = kwargs.get("batch_size")
+        return check.shape_tuple(kwargs["batch_input_shape"], "batch_input_shape")
+    batch_size = check.dimension(kwargs.get("batch_size"), "batch_size", allow_none=True,
+                                 minimum=1)
     if kwargs.get("input_shape") is not None:
-        return (batch_size,) + tuple(kwargs["input_shape"])
+        return (batch_size,) + check.shape_tuple(kwargs["input_shape"], "input_shape")
     if kwargs.get("input_dim") is not None:
-        return (batch_size, kwargs["input_dim"])
+        return (batch_size, check.dimension(kwargs["input_dim"], "input_dim"))
     return None
 
 

@@ -266,11 +266,9 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
                              *names, dtype=self._compute_dtype)
 
     def _step_arrays(self, inputs, states):
-        """One step's inputs and states as arrays of the cell's dtype."""
-        dtype = self._compute_dtype
-        x = np.asarray(inputs, dtype)
-        states = [np.asarray(s, dtype) for s in (states if is_nested(states) else [states])]
-        return x, states
+        """One step's inputs and states as arrays of the cell's dtype (shapes checked)."""
+        return check.cell_step(inputs, states, self._compute_dtype, self.kernel.shape[0],
+                               [self.units] * len(flatten(shape_spec(self.state_size))))
 
     def get_config(self):
         config = super().get_config()
@@ -667,9 +665,8 @@ class TfLiteRNNCell(Layer):
 
     def call(self, inputs, state):
         """One step; ``state`` is the (batch, num_units) array; returns ``(output, output)``."""
-        dtype = self._compute_dtype
-        x = np.asarray(inputs, dtype)
-        h = np.asarray(state[0] if is_nested(state) else state, dtype)
+        x, (h,) = check.cell_step(inputs, state, self._compute_dtype,
+                                  self.input_weights.shape[1], [self.num_units])
         z = np.concatenate([x, h], axis=1) @ np.concatenate(
             [self.input_weights, self.recurrent_weights], axis=1).T + self.bias
         output = self.activation(z)

@@ -51,8 +51,8 @@ class InputLayer(Layer):
         if batch_shape is None:
             if input_shape is None:
                 raise ValueError("InputLayer needs `input_shape` or `batch_shape`")
-            batch_shape = (batch_size,) + tuple(input_shape)
-        self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
+            batch_shape = (batch_size,) + check.shape_tuple(input_shape, "input_shape")
+        self.batch_shape = check.shape_tuple(batch_shape, "batch_shape")
         self.input_dtype = np.dtype(getattr(dtype, "name", dtype) or "float32").name
 
     def compute_output_shape(self, input_shape):

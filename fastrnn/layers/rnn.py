@@ -116,7 +116,7 @@ class RNN(Layer):
         self.unroll = bool(unroll)
         self.time_major = bool(time_major)
         self.zero_output_for_mask = bool(zero_output_for_mask)
-        self._num_constants = int(num_constants or 0)
+        self._num_constants = check.dimension(num_constants or 0, "num_constants")
         if not self._dtype_explicit:
             self._compute_dtype = getattr(cell, "_compute_dtype", self._compute_dtype)
         if isinstance(cell, Layer):     # cells given no dtype compute in the layer's
@@ -156,6 +156,7 @@ class RNN(Layer):
         time-major), a tuple of such shapes for nested inputs, or a list whose
         first entry is one of those (tf.keras's ``[inputs, *states, *constants]``).
         """
+        check.nested_shape(input_shape, "input_shape")
         if isinstance(input_shape, list) and not _is_shape(input_shape):
             input_shape = input_shape[0]
         shapes = [tuple(input_shape)] if _is_shape(input_shape) else [
