@@ -300,12 +300,28 @@ def weight_shape(shape, name, dtype):
     return dims
 
 
+def weights_fit(shapes, dtype, what):
+    """Check all the weights a build will create at once, before the first is made."""
+    dims = [shape_tuple(shape, f"shape of a weight of {what}", allow_none=False)
+            for shape in shapes]
+    total = sum(int(np.prod(d, dtype=object)) for d in dims)
+    allocation(total * (np.dtype(dtype).itemsize + 8), f"creating the weights of {what} "
+               f"(shapes {dims})")
+
+
 def allocation(nbytes, what):
     """Raise a ``ValueError`` if ``what`` would need more bytes than the machine has."""
     limit = memory_limit()
     if nbytes > limit:
         raise ValueError(f"{what} needs {nbytes / 2**30:.3g} GiB, more than this machine's "
                          f"memory ({limit / 2**30:.3g} GiB)")
+
+
+def optional_name(value, name="name"):
+    """A layer name: a string or None."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {value!r}")
+    return value
 
 
 def nesting_depth(value, name, limit=MAX_NESTING):

@@ -148,8 +148,10 @@ def _initializer(value):
 def _dtype(value, label):
     """A Keras dtype or dtype policy as a dtype name fastrnn computes in."""
     if isinstance(value, dict):
-        value = (value.get("config") or {}).get("name")
-    if value not in (None, "float32", "float64"):
+        inner = value.get("config")
+        value = inner.get("name") if isinstance(inner, dict) else inner
+    if not (value is None or isinstance(value, str)) or value not in (None, "float32",
+                                                                       "float64"):
         raise ValueError(f"{label}: dtype / policy {value!r} is not supported "
                          f"(fastrnn computes in float32 or float64)")
     return value
@@ -375,6 +377,10 @@ def from_keras_config(config, weights=None, *, keras_version=None):
     (1, 4, 2)
     """
     where = "from_keras_config"
+    check.nesting_depth(config, f"{where}: the layer config")
+    if keras_version is not None and not isinstance(keras_version, (str, bytes)):
+        raise TypeError(f"{where}: keras_version must be a string such as '2.15' or '3.1', "
+                        f"got {keras_version!r}")
     keras3 = looks_like_keras3(config) if keras_version is None else \
         is_keras3_version(keras_version)
     layer = layer_from_config(config, keras3, where)

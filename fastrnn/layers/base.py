@@ -372,7 +372,7 @@ class Layer:
         if unknown:
             raise TypeError(f"{type(self).__name__}: keyword argument(s) not understood: "
                             f"{sorted(unknown)}")
-        self._name = name or _unique_name(_snake_case(type(self).__name__))
+        self._name = check.optional_name(name) or _unique_name(_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dynamic = dynamic
         self._dtype_explicit = dtype is not None

@@ -232,6 +232,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
 
     def _add_cell_weights(self, input_dim, bias_initializer):
         gates = self._gates * self.units
+        check.weights_fit([(input_dim, gates), (self.units, gates)], self._compute_dtype, self.name)
         self.kernel = self.add_weight("kernel", (input_dim, gates), self.kernel_initializer,
                                       self.kernel_regularizer, self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(
@@ -645,6 +646,7 @@ class TfLiteRNNCell(Layer):
     def build(self, input_shape):
         """Create ``input_weights (num_units, input_dim)``, ``recurrent_weights``, ``bias``."""
         units, input_dim = self.num_units, int(input_shape[-1])
+        check.weights_fit([(units, input_dim), (units, units)], self._compute_dtype, self.name)
         self.input_weights = self.add_weight("input_weights", (units, input_dim),
                                              "glorot_uniform")
         self.recurrent_weights = self.add_weight("recurrent_weights", (units, units),
