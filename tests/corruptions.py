@@ -9,8 +9,10 @@ and attributes of the wrong type.  Each generator takes a ``random.Random``.
 import copy
 import io
 import json
+import multiprocessing
 import os
 import shutil
+import traceback
 import zipfile
 
 import numpy as np
@@ -251,3 +253,50 @@ def damaged_model_file(rng, directory):
     target = os.path.join(directory, "damaged" + os.path.splitext(name)[1])
     (keras_archive if name.endswith(".keras") else legacy_h5)(fixture(name), target, rng)
     return target
+
+
+# --------------------------------------------------------------------------
+# running a call in a child process, under a time limit
+# --------------------------------------------------------------------------
+
+def _child(target, args, connection):
+    import warnings
+    warnings.simplefilter("ignore")
+    try:
+        target(*args)
+        outcome = ("ok", "")
+    except (ValueError, TypeError) as exc:
+        outcome = ("clear", f"{type(exc).__name__}: {exc}"[:600])
+    except BaseException as exc:  # noqa: BLE001 (what the callers look for)
+        outcome = ("raw", "".join(traceback.format_exception(type(exc), exc,
+                                                             exc.__traceback__))[-1500:])
+    connection.send(outcome)
+    connection.close()
+
+
+def run_forked(target, *args, time_limit=30):
+    """Run ``target(*args)`` in a forked child; ``(outcome, detail)``.
+
+    outcome: ``ok`` (returned), ``clear`` (ValueError / TypeError), ``raw``
+    (any other exception), ``crash`` (the child died: a signal) or ``hang``
+    (no result within ``time_limit`` seconds; the child is killed).
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(target, args, sender))
+    process.start()
+    sender.close()
+    if receiver.poll(time_limit):
+        try:
+            result = receiver.recv()
+        except EOFError:
+            result = None
+    else:
+        result = ("hang", f"no result within {time_limit} s")
+    process.join(5)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    if result is None:
+        result = ("crash", f"exit code {process.exitcode}")
+    return result

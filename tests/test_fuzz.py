@@ -9,12 +9,10 @@ The default budget is small (the suite stays fast); ``pytest --fuzz-long``
 runs 5,000 cases of each kind (``--fuzz-long=N`` for N).  Rerun one case with
 ``python tests/test_fuzz.py api 123`` (or ``file 123``).
 """
-import multiprocessing
 import os
 import random
 import sys
 import tempfile
-import traceback
 
 import numpy as np
 import pytest
@@ -24,10 +22,9 @@ import fastrnn as fr                      # imported once here: each forked case
 from fastrnn.convert import from_keras_config, load_keras
 
 SEED = 20261202
-DEFAULT_CASES = {"api": 150, "file": 120}
+DEFAULT_CASES = {"api": 80, "file": 60}
 #: Seconds a case may take (loads take ~50 ms; generous for a loaded 2-core machine).
 TIME_LIMIT = 30
-CLEAR = (ValueError, TypeError)
 
 
 # --------------------------------------------------------------------------
@@ -171,42 +168,9 @@ CASES = {"api": case_api, "file": case_file}
 # running cases in child processes
 # --------------------------------------------------------------------------
 
-def _child(kind, index, connection):
-    import warnings
-    warnings.simplefilter("ignore")
-    try:
-        CASES[kind](index)
-        outcome = ("ok", "")
-    except CLEAR as exc:
-        outcome = ("clear", f"{type(exc).__name__}: {exc}"[:300])
-    except BaseException as exc:  # noqa: BLE001 (what the fuzz test looks for)
-        outcome = ("raw", "".join(traceback.format_exception(type(exc), exc,
-                                                             exc.__traceback__))[-1500:])
-    connection.send(outcome)
-    connection.close()
-
-
 def run_case(kind, index, time_limit=TIME_LIMIT):
-    """``(outcome, detail)``: outcome is ok, clear, raw, crash or hang."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(kind, index, sender))
-    process.start()
-    sender.close()
-    if receiver.poll(time_limit):
-        try:
-            result = receiver.recv()
-        except EOFError:
-            result = None
-    else:
-        result = ("hang", f"no result within {time_limit} s")
-    process.join(5)
-    if process.is_alive():
-        process.kill()
-        process.join()
-    if result is None:
-        result = ("crash", f"exit code {process.exitcode}")
-    return result
+    """``(outcome, detail)`` of one case, run in a forked child (see ``run_forked``)."""
+    return corruptions.run_forked(CASES[kind], index, time_limit=time_limit)
 
 
 def run_cases(kind, count):

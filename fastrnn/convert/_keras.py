@@ -204,7 +204,7 @@ def translate(config, keras3, where, supported=SUPPORTED_LAYERS):
 
 def _translate_nested(key, value, keras3, where):
     supported = SUPPORTED_LAYERS if key in ("layer", "backward_layer") else SUPPORTED_CELLS
-    if isinstance(value, list) != (key == "cells"):
+    if not isinstance(value, list if key == "cells" else dict):
         expected = "a list of cell configs" if key == "cells" else "a layer / cell config dict"
         raise ValueError(f"{where}: must be {expected}, got {type(value).__name__}")
     if isinstance(value, list):
