@@ -317,6 +317,15 @@ def allocation(nbytes, what):
                          f"memory ({limit / 2**30:.3g} GiB)")
 
 
+def batched(value, name):
+    """``value`` as an array with a batch axis (rank >= 1), else a ``ValueError``."""
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array with a batch axis first, got a scalar "
+                         f"{value!r}")
+    return arr
+
+
 def optional_name(value, name="name"):
     """A layer name: a string or None."""
     if value is not None and not isinstance(value, str):

@@ -142,7 +142,7 @@ class Sequential(Layer):
         -------
         array, or a list of arrays for a model whose last layer returns several.
         """
-        x = np.asarray(x)
+        x = check.batched(x, "x")
         if batch_size is None or x.shape[0] <= batch_size:
             return self(x)
         batch_size = check.positive_int(batch_size, "batch_size")
