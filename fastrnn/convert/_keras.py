@@ -464,7 +464,7 @@ def model_spec(config, source):
 
 
 def _check_layer_entry(layer, where):
-    """Raise a ``ValueError`` unless a model's layer entry is ``{"class_name": str, "config": dict}``."""
+    """Raise a ``ValueError`` unless a layer entry is ``{"class_name": str, "config": dict}``."""
     if not isinstance(layer, dict):
         raise ValueError(f"{where} must be a layer config dict, got {type(layer).__name__}")
     if not isinstance(layer.get("class_name"), str):
@@ -534,8 +534,9 @@ def _inbound_layers(nodes):
                     if isinstance(arg, dict) and isinstance(arg.get("config"), dict) else None)
                    for arg in (args if isinstance(args, list) else [None])]
     else:  # Keras 2: [[name, node_index, tensor_index, kwargs]]
-        if not isinstance(node, list) or any(not isinstance(entry, list) or len(entry) < 3 or (len(entry) > 3 and entry[3])
-               for entry in node):
+        if not isinstance(node, list) or any(
+                not isinstance(entry, list) or len(entry) < 3 or (len(entry) > 3 and entry[3])
+                for entry in node):
             return None
         history = node
     if any(not isinstance(h, list) or len(h) < 3 or h[1:3] != [0, 0] for h in history):

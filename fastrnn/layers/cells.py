@@ -232,7 +232,8 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
 
     def _add_cell_weights(self, input_dim, bias_initializer):
         gates = self._gates * self.units
-        check.weights_fit([(input_dim, gates), (self.units, gates)], self._compute_dtype, self.name)
+        check.weights_fit([(input_dim, gates), (self.units, gates)], self._compute_dtype,
+                          self.name)
         self.kernel = self.add_weight("kernel", (input_dim, gates), self.kernel_initializer,
                                       self.kernel_regularizer, self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(
