@@ -72,8 +72,10 @@ def load_keras(path):
     ------
     ValueError
         The file is not a Keras model file, is damaged or truncated, holds a
-        weight of the wrong shape, or uses a layer or argument fastrnn does
-        not support (named in the message).  Nothing is returned half-loaded.
+        weight of the wrong shape (or one that declares more data than the
+        file stores or the machine's memory holds), or uses a layer or
+        argument fastrnn does not support (named in the message).  Sizes are
+        checked before anything is allocated; nothing is returned half-loaded.
     ImportError
         h5py is not installed.
 
