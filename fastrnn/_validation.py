@@ -235,3 +235,23 @@ def sequence_lengths(lengths, batch, steps, name="lengths"):
         raise ValueError(f"{name} must be in [0, {steps}] (the number of timesteps), got "
                          f"values from {arr.min()} to {arr.max()}")
     return np.ascontiguousarray(arr, dtype=np.intp)
+
+
+def step_input(inputs, dtype, features, name="inputs"):
+    """One timestep's inputs as C-contiguous (batch, features) of ``dtype``."""
+    arr = as_real_array(inputs, name, dtype)
+    if arr.ndim != 2 or arr.shape[1] != features:
+        raise ValueError(f"{name} of one step must have shape (batch, {features}), "
+                         f"got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def step_mask(mask, batch, name="mask"):
+    """One timestep's mask as C-contiguous uint8 (batch,)."""
+    arr = np.asarray(mask)
+    if arr.shape != (batch,):
+        raise ValueError(f"{name} of one step must have shape (batch,) = ({batch},), "
+                         f"got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
