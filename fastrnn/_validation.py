@@ -360,10 +360,7 @@ def cell_step(inputs, states, dtype, features, state_sizes, *, name="inputs"):
     single-state cell) or a list of one ``(batch, size)`` array per entry of
     ``state_sizes``.  Returns ``(x, [state, ...])``.
     """
-    x = as_real_array(inputs, name, dtype)
-    if x.ndim != 2 or x.shape[1] != features:
-        raise ValueError(f"{name} of a cell step must have shape (batch, {features}), "
-                         f"got {x.shape}")
+    x = step_input(inputs, dtype, features, name)
     values = list(states) if isinstance(states, (list, tuple)) else [states]
     expected = [(x.shape[0], size) for size in state_sizes]
     if len(values) != len(expected):
@@ -376,3 +373,43 @@ def cell_step(inputs, states, dtype, features, state_sizes, *, name="inputs"):
             raise ValueError(f"states[{i}] must have shape {shape}, got {arr.shape}")
         arrays.append(arr)
     return x, arrays
+
+
+def sequence_lengths(lengths, batch, steps, name="lengths"):
+    """``lengths`` as C-contiguous intp (batch,), each in [0, steps], or None when absent.
+
+    Row b is valid at timesteps t < lengths[b] (post-padding), as the mask
+    ``arange(steps) < lengths[:, None]`` says.
+    """
+    if lengths is None:
+        return None
+    arr = np.asarray(lengths)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array of shape (batch,) = ({batch},), "
+                        f"got dtype {arr.dtype}")
+    if arr.shape != (batch,):
+        raise ValueError(f"{name} must have shape (batch,) = ({batch},), got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() > steps):
+        raise ValueError(f"{name} must be in [0, {steps}] (the number of timesteps), got "
+                         f"values from {arr.min()} to {arr.max()}")
+    return np.ascontiguousarray(arr, dtype=np.intp)
+
+
+def step_input(inputs, dtype, features, name="inputs"):
+    """One timestep's inputs as C-contiguous (batch, features) of ``dtype``."""
+    arr = as_real_array(inputs, name, dtype)
+    if arr.ndim != 2 or arr.shape[1] != features:
+        raise ValueError(f"{name} of one step must have shape (batch, {features}), "
+                         f"got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def step_mask(mask, batch, name="mask"):
+    """One timestep's mask as C-contiguous uint8 (batch,)."""
+    arr = np.asarray(mask)
+    if arr.shape != (batch,):
+        raise ValueError(f"{name} of one step must have shape (batch,) = ({batch},), "
+                         f"got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
