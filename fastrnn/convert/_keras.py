@@ -240,10 +240,9 @@ def set_layer_weights(layer, weights, where):
     if got != expected:
         raise ValueError(f"{label} has {len(expected)} weights of shapes {expected}, but "
                          f"{len(got)} weights of shapes {got} were given")
-    arrays = [_read(w, target.dtype, f"{label} weight {i}")
-              for i, (w, target) in enumerate(zip(weights, layer.weights))]
     try:
-        layer.set_weights(arrays)
+        layer.set_weights([_read(w, target.dtype, f"weights[{i}]")
+                           for i, (w, target) in enumerate(zip(weights, layer.weights))])
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{label}: {exc}") from None
 
