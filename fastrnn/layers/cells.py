@@ -17,8 +17,8 @@ import numpy as np
 from .. import _validation as check
 from .. import activations, constraints, initializers, regularizers
 from .._engine import KernelWeights
-from .base import (Layer, call_accepts, deserialize, flatten, is_nested, pack_as, register,
-                   serialize, shape_spec, zeros_like_spec)
+from .base import (Layer, TensorShape, call_accepts, deserialize, flatten, is_nested, make_node,
+                   pack_as, register, serialize, shape_spec, zeros_like_spec)
 
 __all__ = ["DropoutRNNCellMixin", "AbstractRNNCell", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "TfLiteRNNCell", "StackedRNNCells"]
@@ -254,6 +254,14 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
     def _weights_changed(self):
         """Remake the kernel-ready copy of the weights (once per load, never per call)."""
         self._kernel_weights = self._make_kernel_weights() if self._runs_in_kernel else None
+
+    def _restore_transient(self):
+        """After unpickling / copying: a new dropout cache, the kernel weights remade."""
+        super()._restore_transient()
+        self._dropout_local = threading.local()
+        self._kernel_weights = None
+        if self.built:
+            self._weights_changed()
 
     def _kernel_activations(self):
         return (activations.kernel_name(self.activation),)
@@ -665,6 +673,13 @@ class TfLiteRNNCell(Layer):
                                              self.recurrent_weights.T, self.bias, name,
                                              dtype=self._compute_dtype)
 
+    def _restore_transient(self):
+        """After unpickling / copying: the kernel's transposed copies remade."""
+        super()._restore_transient()
+        self._kernel_weights = None
+        if self.built:
+            self._weights_changed()
+
     def call(self, inputs, state):
         """One step; ``state`` is the (batch, num_units) array; returns ``(output, output)``."""
         dtype = self._compute_dtype
@@ -695,6 +710,31 @@ class TfLiteRNNCell(Layer):
 _KERNEL_CELL_CLASSES = (SimpleRNNCell, LSTMCell, GRUCell)
 
 
+def _is_shape(value):
+    """True for one shape: a tuple / list of ints or None."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _first_dim(shape):
+    """The batch size of a shape or of the first shape of a structure."""
+    while not _is_shape(shape):
+        shape = shape[0]
+    return shape[0] if len(shape) else None
+
+
+def _batch_shapes(size, batch):
+    """A cell's (possibly nested) output size as per-step input shapes, batch first,
+    keeping the nesting (tuples, namedtuples) as tf.keras does."""
+    if isinstance(size, TensorShape) or (isinstance(size, (int, np.integer))
+                                         and not isinstance(size, bool)):
+        return (batch,) + TensorShape(size).dims
+    if is_nested(size):
+        return make_node(size, [_batch_shapes(s, batch) for s in size])
+    raise TypeError(f"a cell's output_size must be an int, a TensorShape or a nesting of "
+                    f"those, got {size!r}")
+
+
 def output_size_of(cell):
     """A cell's ``output_size``, or (when it has none) the size of its first state."""
     try:
@@ -723,6 +763,13 @@ class StackedRNNCells(Layer):
     **kwargs
         Layer arguments.
 
+    reverse_state_order : bool, default False
+        tf.keras's legacy flag: ``state_size`` and ``get_initial_state`` list
+        the cells in reverse order, while the states a step receives and
+        returns stay in cell order (what tf.keras computes).  Only stacks
+        whose cells have the same state structure can use it (as in tf.keras,
+        where other stacks fail).
+
     Notes
     -----
     ``state_size`` is a tuple with one entry per cell, so a stacked RNN's
@@ -745,6 +792,15 @@ class StackedRNNCells(Layer):
         for cell in cells:
             check.rnn_cell(cell)
         self.cells = cells
+        self.reverse_state_order = bool(kwargs.pop("reverse_state_order", False))
+        if self.reverse_state_order:
+            try:
+                specs = {repr(shape_spec(cell.state_size)) for cell in cells}
+            except (AttributeError, NotImplementedError):
+                specs = set()  # sizes known only once built: the RNN's state checks apply
+            if len(specs) > 1:
+                raise ValueError(f"StackedRNNCells: reverse_state_order=True needs cells with "
+                                 f"the same state_size, got {sorted(specs)}")
         super().__init__(**kwargs)
         if not self._dtype_explicit:
             self._compute_dtype = getattr(cells[0], "_compute_dtype", self._compute_dtype)
@@ -755,10 +811,14 @@ class StackedRNNCells(Layer):
             if isinstance(cell, Layer):
                 cell._adopt_dtype(dtype)
 
+    def _state_order(self):
+        return self.cells[::-1] if self.reverse_state_order else self.cells
+
     @property
     def state_size(self):
-        """One entry per cell: that cell's ``state_size``."""
-        return tuple(cell.state_size for cell in self.cells)
+        """One entry per cell: that cell's ``state_size`` (last cell first with
+        ``reverse_state_order``)."""
+        return tuple(cell.state_size for cell in self._state_order())
 
     @property
     def output_size(self):
@@ -769,7 +829,7 @@ class StackedRNNCells(Layer):
         """One entry per cell: the cell's own initial state (zeros by default)."""
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         states = []
-        for cell in self.cells:
+        for cell in self._state_order():
             if hasattr(cell, "get_initial_state"):
                 states.append(cell.get_initial_state(batch_size=batch_size, dtype=dtype))
             else:
@@ -778,18 +838,21 @@ class StackedRNNCells(Layer):
 
     def build(self, input_shape):
         """Build each cell on the previous cell's output shape."""
-        if isinstance(input_shape, list):  # [inputs, *constants]
+        if isinstance(input_shape, list) and not _is_shape(input_shape):  # [inputs, *constants]
             input_shape = input_shape[0]
-        step_shape = tuple(input_shape)
+        step_shape = input_shape
         for cell in self.cells:
             if isinstance(cell, Layer):
                 cell._build_once(step_shape)
-            step_shape = (step_shape[0],) + output_spec(cell).dims
+            elif hasattr(cell, "build"):
+                cell.build(step_shape)
+            batch = _first_dim(step_shape)
+            step_shape = _batch_shapes(output_size_of(cell), batch)
         self.built = True
 
     def call(self, inputs, states, constants=None, training=None):
-        """One step through every cell; ``states`` has one entry per cell."""
-        spec = shape_spec(self.state_size)
+        """One step through every cell; ``states`` has one entry per cell (in cell order)."""
+        spec = shape_spec(tuple(cell.state_size for cell in self.cells))
         states = pack_as(spec, flatten(states))
         new_states = []
         for cell, cell_spec, entry in zip(self.cells, spec, states):
@@ -808,6 +871,8 @@ class StackedRNNCells(Layer):
     def get_config(self):
         config = super().get_config()
         config["cells"] = [serialize(cell) for cell in self.cells]
+        if self.reverse_state_order:
+            config["reverse_state_order"] = True
         return config
 
     @classmethod
