@@ -72,9 +72,13 @@ class Catalog:
             found = self.names.get(name)
         if found is None:
             raise ValueError(f"Unknown {self.kind} {name!r}: expected one of {sorted(self.names)}")
-        if isinstance(found, type) and issubclass(found, self.base):
-            return found.from_config(args)
-        return found(**args)
+        try:
+            if isinstance(found, type) and issubclass(found, self.base):
+                return found.from_config(args)
+            return found(**args)
+        except TypeError as exc:
+            raise TypeError(f"{self.kind} {name!r}: config {args!r} does not fit its "
+                            f"arguments: {exc}") from None
 
     def get(self, identifier):
         """Resolve an argument: None, a name, a config dict, an instance or a callable."""

@@ -20,8 +20,8 @@ import numpy as np
 
 from ._catalog import Catalog, Configurable
 
-__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get",
-           "serialize", "deserialize"]
+__all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "max_norm",
+           "non_neg", "unit_norm", "min_max_norm", "get", "serialize", "deserialize"]
 
 #: Keras's fuzz factor (``K.epsilon()``).
 _EPSILON = 1e-7
@@ -99,6 +99,12 @@ _CLASSES = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)
 _ALIASES = {"max_norm": MaxNorm, "maxnorm": MaxNorm, "non_neg": NonNeg, "nonneg": NonNeg,
             "unit_norm": UnitNorm, "unitnorm": UnitNorm, "min_max_norm": MinMaxNorm}
 
+
+# tf.keras's lower-case names, as module attributes (``constraints.max_norm(2)``)
+max_norm = maxnorm = MaxNorm
+non_neg = nonneg = NonNeg
+unit_norm = unitnorm = UnitNorm
+min_max_norm = MinMaxNorm
 
 _catalog = Catalog("constraint", Constraint, _CLASSES, _ALIASES)
 serialize = _catalog.serialize

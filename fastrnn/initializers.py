@@ -148,8 +148,12 @@ class TruncatedNormal(_Seeded):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _fans(shape):
-    """Keras fan-in / fan-out: 2-D ``(in, out)``; N-D kernels scale by the receptive field."""
+def _fans(shape, input_axes=None, output_axes=None):
+    """Keras fan-in / fan-out: 2-D ``(in, out)``; N-D kernels scale by the receptive field;
+    with Keras 3's ``input_axes`` and ``output_axes``, the products of those axes."""
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[axis] for axis in input_axes),
+                math.prod(shape[axis] for axis in output_axes))
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -169,12 +173,18 @@ class VarianceScaling(_Seeded):
     mode : {"fan_in", "fan_out", "fan_avg"}
     distribution : {"truncated_normal", "untruncated_normal", "normal", "uniform"}
     seed : int, optional
+    input_axes, output_axes : list of int, optional
+        Keras 3: the axes whose sizes multiply into the fan-in / fan-out
+        (both needed); default, tf.keras's rule from the last two axes.
     """
 
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
         super().__init__(seed)
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
         if scale <= 0:
             raise ValueError(f"VarianceScaling scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -187,7 +197,7 @@ class VarianceScaling(_Seeded):
 
     def __call__(self, shape, dtype=None):
         shape = _shape(shape)
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         variance = self.scale / max(1.0, fan[self.mode])
         rng = self._rng()
@@ -203,7 +213,13 @@ class VarianceScaling(_Seeded):
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, **self._axes_config()}
+
+    def _axes_config(self):
+        """Keras 3's axes, written only when set (tf.keras 2 configs stay as they were)."""
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
@@ -211,12 +227,12 @@ class _FixedVarianceScaling(VarianceScaling):
 
     _preset = (1.0, "fan_in", "uniform")
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
         scale, mode, distribution = self._preset
-        super().__init__(scale, mode, distribution, seed)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class GlorotUniform(_FixedVarianceScaling):
@@ -312,6 +328,23 @@ _ALIASES = {
     "orthogonal": Orthogonal, "identity": Identity,
 }
 
+
+# tf.keras's lower-case names, as module attributes (``initializers.glorot_uniform()``)
+zeros = zero = Zeros
+ones = one = Ones
+constant = Constant
+uniform = random_uniform = RandomUniform
+normal = random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_uniform = GlorotUniform
+glorot_normal = GlorotNormal
+he_uniform = HeUniform
+he_normal = HeNormal
+lecun_uniform = LecunUniform
+lecun_normal = LecunNormal
+orthogonal = Orthogonal
+identity = Identity
 
 _catalog = Catalog("initializer", Initializer, _CLASSES, _ALIASES)
 serialize = _catalog.serialize

@@ -1,11 +1,16 @@
-"""``Sequential``: a linear stack of layers with tf.keras's mask propagation."""
+"""``Sequential``: a linear stack of layers with tf.keras's mask propagation, and
+``model_from_json`` / ``model_from_config``."""
+import json
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+
 import numpy as np
 
 from . import _validation as check
-from .layers.base import Layer, Placeholder, call_accepts, deserialize, register, serialize
+from .layers.base import (Layer, Placeholder, call_accepts, deserialize, flatten, register,
+                          serialize)
 from .layers.core import InputLayer
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "model_from_json", "model_from_config"]
 
 
 @register
@@ -21,8 +26,10 @@ class Sequential(Layer):
     Parameters
     ----------
     layers : list of Layer, optional
-        An :class:`fastrnn.layers.InputLayer` first fixes the input shape and
-        dtype (the model is then built at once).
+        An :class:`fastrnn.layers.InputLayer` or an :func:`fastrnn.Input`
+        placeholder first fixes the input shape and dtype, as does a first
+        layer given ``input_shape`` / ``batch_input_shape``: the model is then
+        built at once (``model.output_shape`` is known).
     name : str, optional
     **kwargs
         :class:`fastrnn.Layer` arguments.
@@ -41,7 +48,8 @@ class Sequential(Layer):
 
     supports_masking = True
 
-    def __init__(self, layers=None, name=None, **kwargs):
+    def __init__(self, layers: Optional[Iterable[Any]] = None, name: Optional[str] = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._layers = []
         self._input = None
@@ -53,10 +61,13 @@ class Sequential(Layer):
         """The model's layers (without its InputLayer, as in tf.keras)."""
         return list(self._layers)
 
-    def add(self, layer):
-        """Append ``layer``; an ``InputLayer`` (first only) sets the input shape and dtype."""
+    def add(self, layer: Any) -> None:
+        """Append ``layer``; an ``InputLayer`` or an :func:`fastrnn.Input` placeholder
+        (first only) sets the input shape and dtype."""
+        if isinstance(layer, Placeholder):
+            layer = InputLayer(batch_shape=layer.shape, dtype=layer.dtype, name=layer.name)
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add needs a fastrnn Layer, got {layer!r}")
+            raise TypeError(f"Sequential.add needs a fastrnn Layer or an Input, got {layer!r}")
         if isinstance(layer, InputLayer):
             if self._layers or self._input is not None:
                 raise ValueError("an InputLayer can only be the first layer of a Sequential")
@@ -64,8 +75,19 @@ class Sequential(Layer):
             return
         self._layers.append(layer)
         self.built = False
+        if self._model_input_shape() is not None:
+            self.build()
+
+    def _model_input_shape(self):
+        """The input shape given by an InputLayer or by the first layer's arguments."""
         if self._input is not None:
-            self.build(self._input.batch_shape)
+            return self._input.batch_shape
+        if self._layers:
+            return self._layers[0]._known_input_shape()
+        return None
+
+    def _known_input_shape(self):
+        return self._model_input_shape()
 
     def build(self, input_shape=None):
         """Build every layer by running placeholders of ``input_shape`` through the model.
@@ -76,18 +98,52 @@ class Sequential(Layer):
             With the batch axis; default: the InputLayer's shape.
         """
         if input_shape is None:
-            if self._input is None:
+            input_shape = self._model_input_shape()
+            if input_shape is None:
                 raise ValueError(f"model {self.name!r} has no InputLayer: pass input_shape")
-            input_shape = self._input.batch_shape
         dtype = self._input.input_dtype if self._input is not None else "float32"
-        self._run(Placeholder(input_shape, dtype), None, None)
+        inputs = Placeholder(input_shape, dtype)
+        self._symbolic_calls = []  # a rebuild (after add) replaces the model's input / output
+        self._record_symbolic(inputs, self._run(inputs, None, None))
+        self._build_input_shape = tuple(input_shape)
         self.built = True
 
-    def __call__(self, inputs, training=None, mask=None):
-        """The model's output for ``inputs`` (arrays, built on first call)."""
+    def __call__(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+        """The model's output for ``inputs`` (building it on the first call).
+
+        Parameters
+        ----------
+        inputs : array-like ``(batch, ...)`` (token ids for a model starting
+            with ``Embedding``), or an :func:`fastrnn.Input` placeholder.
+        training : bool, optional
+            Passed to the layers that take it (dropout); inference by default.
+        mask : boolean array ``(batch, time)``, optional
+            The mask of ``inputs``, passed to the first layers as tf.keras does.
+
+        Returns
+        -------
+        The last layer's output (a list for a last layer returning several).
+        """
+        if not isinstance(inputs, Placeholder):
+            self._check_model_input(inputs)
         output = self._run(inputs, training, mask)
+        if isinstance(inputs, Placeholder):
+            self._record_symbolic(inputs, output)
         self.built = True
         return output
+
+    def _check_model_input(self, inputs):
+        """The input's rank and fixed sizes against the model's declared input shape."""
+        expected = self._model_input_shape()
+        if expected is None or isinstance(inputs, (list, tuple)) and inputs and isinstance(
+                inputs[0], np.ndarray):
+            return
+        shape = np.shape(inputs) if isinstance(inputs, np.ndarray) else check.regular_array(
+            inputs, "inputs").shape
+        if len(shape) != len(expected) or any(
+                want is not None and got != want for got, want in zip(shape, expected)):
+            raise ValueError(f"model {self.name!r} expects inputs of shape {tuple(expected)} "
+                             f"(None: any size; rank {len(expected)}), got shape {shape}")
 
     def call(self, inputs, training=None, mask=None):
         """Run the layers in order, passing masks as tf.keras does."""
@@ -101,7 +157,15 @@ class Sequential(Layer):
                 kwargs["mask"] = mask
             if training is not None and call_accepts(layer, "training"):
                 kwargs["training"] = training
-            output = layer(x, **kwargs)
+            try:
+                output = layer(x, **kwargs)
+            except (ValueError, TypeError) as exc:
+                if type(exc) not in (ValueError, TypeError):
+                    raise
+                shape = x.shape if isinstance(x, (np.ndarray, Placeholder)) else None
+                raise type(exc)(f"model {self.name!r}, layer {layer.name!r} "
+                                f"({type(layer).__name__}, layer {i + 1} of {last + 1}), "
+                                f"given inputs of shape {shape}: {exc}") from exc
             if isinstance(output, list) and i < last:
                 raise ValueError(f"layer {layer.name!r} returns several values (return_state "
                                  f"or merge_mode=None): only the last layer of a Sequential "
@@ -111,7 +175,7 @@ class Sequential(Layer):
             x = output
         return x
 
-    def predict(self, x, batch_size=None):
+    def predict(self, x, batch_size=None, verbose="auto"):
         """The model's outputs for ``x``, computed ``batch_size`` rows at a time.
 
         Parameters
@@ -121,14 +185,17 @@ class Sequential(Layer):
             Rows per call; None runs the whole array in one call (the results
             are the same either way for a model without stateful layers).
 
+        verbose : accepted (tf.keras's argument); no effect.
+
         Returns
         -------
         array, or a list of arrays for a model whose last layer returns several.
         """
-        x = np.asarray(x)
+        x = check.regular_array(x, "x")
+        if batch_size is not None:
+            batch_size = check.positive_int(batch_size, "batch_size")
         if batch_size is None or x.shape[0] <= batch_size:
             return self(x)
-        batch_size = check.positive_int(batch_size, "batch_size")
         parts = [self(x[start:start + batch_size])
                  for start in range(0, x.shape[0], batch_size)]
         if isinstance(parts[0], list):
@@ -142,11 +209,30 @@ class Sequential(Layer):
             shape = layer.compute_output_shape(shape)
         return shape
 
-    def reset_states(self):
-        """Zero the stored states of every stateful layer."""
+    def reset_states(self) -> None:
+        """Reset the stored states of every stateful layer (to their cells' initial states)."""
         for layer in self._layers:
             if getattr(layer, "stateful", False):
                 layer.reset_states()
+
+    def reset_state(self) -> None:
+        """Keras 3's name for :meth:`reset_states`."""
+        self.reset_states()
+
+    def __repr__(self) -> str:
+        parts = [f"name={self.name!r}"]
+        try:
+            parts += [f"input_shape={self.input_shape}", f"output_shape={self.output_shape}"]
+        except AttributeError:  # not built from a known input shape
+            pass
+        parts.append("layers=[" + ", ".join(repr(layer) for layer in self._layers) + "]")
+        return f"<Sequential {' '.join(parts)}>"
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's architecture as JSON ``{"class_name", "config"}`` (no weights), as
+        tf.keras's ``to_json``; ``kwargs`` go to :func:`json.dumps`."""
+        return json.dumps({"class_name": type(self).__name__, "config": self.get_config()},
+                          default=_json_value, **kwargs)
 
     def _sublayers(self):
         return list(self._layers)
@@ -179,3 +265,51 @@ class Sequential(Layer):
         config = dict(config)
         layers = [deserialize(layer, custom_objects) for layer in config.pop("layers")]
         return cls(layers, name=config.get("name"))
+
+
+def _json_value(value):
+    """NumPy scalars and arrays as JSON values (for :meth:`Sequential.to_json`)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"to_json: {value!r} ({type(value).__name__}) is not JSON-serializable")
+
+
+def model_from_config(config: Dict[str, Any],
+                      custom_objects: Optional[Dict[str, Any]] = None) -> Layer:
+    """A model (or layer) from ``{"class_name", "config"}``, as tf.keras's ``model_from_config``.
+
+    Parameters
+    ----------
+    config : dict
+    custom_objects : dict, optional
+        ``class name -> class`` for user-defined layers and cells.
+    """
+    return deserialize(config, custom_objects)
+
+
+def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] = None) -> Layer:
+    """A model from :meth:`Sequential.to_json`'s string (weights are not included).
+
+    Parameters
+    ----------
+    json_string : str
+    custom_objects : dict, optional
+        ``class name -> class`` for user-defined layers and cells.
+
+    Examples
+    --------
+    >>> import fastrnn as fr
+    >>> model = fr.Sequential([fr.Input((None, 3)), fr.LSTM(4)])
+    >>> fr.models.model_from_json(model.to_json()).output_shape
+    (None, 4)
+    """
+    if not isinstance(json_string, (str, bytes)):
+        raise TypeError(f"model_from_json needs a JSON string, got "
+                        f"{type(json_string).__name__}")
+    try:
+        config = json.loads(json_string)
+    except ValueError as exc:
+        raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
+    return model_from_config(config, custom_objects)

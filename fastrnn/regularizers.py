@@ -18,7 +18,8 @@ import numpy as np
 
 from ._catalog import Catalog, Configurable
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "serialize", "deserialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer", "l1", "l2", "l1_l2",
+           "orthogonal_regularizer", "get", "serialize", "deserialize"]
 
 
 class Regularizer(Configurable):
@@ -68,15 +69,50 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2}
+class OrthogonalRegularizer(Regularizer):
+    """Penalizes non-orthogonal rows (``mode="rows"``) or columns of a 2-D weight.
+
+    The rows (columns) are L2-normalized into ``n``; the penalty is
+    ``factor * 0.5 * sum(|n n^T - diag|) / (size (size - 1) / 2)``: the mean
+    absolute cosine over the pairs, times ``factor`` (tf.keras's definition).
+    """
+
+    def __init__(self, factor=0.01, mode="rows"):
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer mode must be 'rows' or 'columns', "
+                             f"got {mode!r}")
+        self.factor, self.mode = float(factor), mode
+
+    def __call__(self, weight):
+        weight = np.asarray(weight, dtype=np.float64)
+        if weight.ndim != 2:
+            raise ValueError(f"OrthogonalRegularizer needs a 2-D weight, got shape "
+                             f"{weight.shape}")
+        vectors = weight if self.mode == "rows" else weight.T
+        norms = np.sqrt(np.maximum(np.sum(vectors ** 2, axis=1, keepdims=True), 1e-12))
+        unit = vectors / norms
+        size = unit.shape[0]
+        product = np.abs(unit @ unit.T) * (1.0 - np.eye(size))
+        return float(self.factor * 0.5 * product.sum() / (size * (size - 1) / 2.0))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+_CLASSES = {"L1L2": L1L2, "L1": L1, "L2": L2, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 
 def l1_l2(l1=0.01, l2=0.01):
-    """``L1L2`` with Keras's defaults for the ``"l1_l2"`` name."""
+    """``L1L2`` with Keras's defaults (0.01 each) for the ``"l1_l2"`` name."""
     return L1L2(l1=l1, l2=l2)
 
 
-_ALIASES = {"l1": L1, "l2": L2, "l1_l2": l1_l2}
+# tf.keras's lower-case names, as module attributes (``regularizers.l2(1e-4)``)
+l1 = L1
+l2 = L2
+orthogonal_regularizer = OrthogonalRegularizer
+
+_ALIASES = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "orthogonal_regularizer": OrthogonalRegularizer}
 
 
 _catalog = Catalog("regularizer", Regularizer, _CLASSES, _ALIASES)

@@ -234,6 +234,51 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(layer_config)
 
 
+def keras3_config(cls, config):
+    """``config`` as fastrnn reads it, when Keras 3 wrote it for a built-in class.
+
+    Keras 3 writes dtype policies as dicts, initializer keys fastrnn's do not
+    have, Keras-only arguments, and its ``hard_sigmoid`` means
+    ``relu6(x + 3) / 6``: the config gets the translation
+    :func:`fastrnn.convert.from_keras_config` applies.  Other configs (tf.keras
+    2's, fastrnn's, those of user classes or holding user cells) are returned
+    unchanged.
+    """
+    name = cls.__name__
+    if _REGISTRY.get(name) is not cls or not isinstance(config, dict):
+        return config
+    from ..convert import _keras  # noqa: PLC0415 (fastrnn.convert imports the layers)
+    supported = _keras.SUPPORTED_CELLS if name in _keras.SUPPORTED_CELLS else \
+        _keras.SUPPORTED_LAYERS
+    if (name not in supported or not _keras.looks_like_keras3(config)
+            or not _nested_classes_in(config, _keras.SUPPORTED_LAYERS | _keras.SUPPORTED_CELLS)):
+        return config
+    return _keras.translate({"class_name": name, "config": config}, True,
+                            f"{name}.from_config", supported)["config"]
+
+
+def construct(cls, config, *args):
+    """``cls(*args, **config)``; a ``TypeError`` names the class and the layer's name."""
+    try:
+        return cls(*args, **config)
+    except TypeError as exc:
+        raise TypeError(f"{cls.__name__}.from_config (layer {config.get('name')!r}): "
+                        f"{exc}") from None
+
+
+def _nested_classes_in(config, known):
+    """Whether every layer / cell config nested in ``config`` names a class in ``known``."""
+    for key in ("layer", "backward_layer", "cell", "cells"):
+        value = config.get(key)
+        for item in (value if isinstance(value, list) else [value]):
+            if item is None:
+                continue
+            if not (isinstance(item, dict) and item.get("class_name") in known
+                    and _nested_classes_in(item.get("config") or {}, known)):
+                return False
+    return True
+
+
 # --------------------------------------------------------------------------
 # symbolic inputs
 # --------------------------------------------------------------------------
@@ -524,16 +569,18 @@ class Layer:
             params = inspect.signature(type(self).__init__).parameters
         except Exception:  # noqa: BLE001 (a repr never fails)
             return []
-        items = []
+        required, items = [], []
         for key, value in config.items():
-            if key in ("name", "dtype", "trainable") or not _is_plain(value):
+            if key in ("name", "dtype", "trainable") or isinstance(value, dict) or not \
+                    _is_plain(value):
                 continue
             param = params.get(key)
             default = param.default if param is not None else None
             if param is not None and default is inspect.Parameter.empty:
-                items.append((key, value))
+                required.append((key, value))
             elif value != default and not (key == "batch_input_shape" and self.built):
                 items.append((key, value))
+        items = required + items
         if self.dtype not in (None, "float32"):
             items.append(("dtype", self.dtype))
         if not self.trainable:
@@ -801,8 +848,9 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
-        """A new layer from ``get_config()``'s dict (or the one of the tf.keras layer)."""
-        return cls(**config)
+        """A new layer from ``get_config()``'s dict (or the one of the tf.keras or Keras 3
+        layer)."""
+        return construct(cls, keras3_config(cls, config))
 
 
 def _is_plain(value):

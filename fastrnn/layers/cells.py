@@ -17,8 +17,9 @@ import numpy as np
 from .. import _validation as check
 from .. import activations, constraints, initializers, regularizers
 from .._engine import KernelWeights
-from .base import (Layer, TensorShape, call_accepts, deserialize, flatten, is_nested, make_node,
-                   pack_as, register, serialize, shape_spec, zeros_like_spec)
+from .base import (Layer, TensorShape, call_accepts, construct, deserialize, flatten, is_nested,
+                   keras3_config, make_node, pack_as, register, serialize, shape_spec,
+                   zeros_like_spec)
 
 __all__ = ["DropoutRNNCellMixin", "AbstractRNNCell", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "TfLiteRNNCell", "StackedRNNCells"]
@@ -878,6 +879,6 @@ class StackedRNNCells(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Cells from their ``{"class_name", "config"}`` entries, then the stack."""
-        config = dict(config)
+        config = dict(keras3_config(cls, config))
         cells = [deserialize(c, custom_objects) for c in config.pop("cells")]
-        return cls(cells, **config)
+        return construct(cls, config, cells)

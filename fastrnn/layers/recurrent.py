@@ -6,7 +6,7 @@ flags (no ``cell`` entry), and the cell's attributes are readable on the layer
 (``layer.units``, ``layer.activation``, ...).
 """
 from .. import regularizers
-from .base import register
+from .base import construct, keras3_config, register
 from .cells import GRUCell, LSTMCell, SimpleRNNCell
 from .rnn import RNN
 
@@ -56,8 +56,8 @@ class _SingleCellRNN(RNN):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """A layer from its flat config (``get_config()``'s or tf.keras's)."""
-        return cls(**config)
+        """A layer from its flat config (``get_config()``'s, tf.keras's or Keras 3's)."""
+        return construct(cls, keras3_config(cls, config))
 
 
 for _name in _COMMON_CELL_KEYS:

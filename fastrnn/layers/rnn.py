@@ -24,8 +24,8 @@ import numpy as np
 from .. import _engine
 from .. import _validation as check
 from .base import (Layer, Placeholder, _placeholders_for, call_accepts, deserialize, flatten,
-                   is_nested, make_node, pack_as, pack_like, register, serialize, shape_of,
-                   shape_spec)
+                   is_nested, construct, keras3_config, make_node, pack_as, pack_like, register,
+                   serialize, shape_of, shape_spec)
 from .cells import StackedRNNCells, output_spec
 
 __all__ = ["RNN"]
@@ -664,13 +664,13 @@ class RNN(Layer):
         ``cell`` may be one ``{"class_name", "config"}`` dict (``StackedRNNCells``
         for a stack, as tf.keras writes it) or a list of such dicts.
         """
-        config = dict(config)
+        config = dict(keras3_config(cls, config))
         cell_config = config.pop("cell")
         if isinstance(cell_config, list):
             cell = [deserialize(c, custom_objects) for c in cell_config]
         else:
             cell = deserialize(cell_config, custom_objects)
-        return cls(cell, **config)
+        return construct(cls, config, cell)
 
 
 def _rows(keep, value):

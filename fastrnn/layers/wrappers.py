@@ -5,7 +5,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _validation as check
-from .base import Layer, Placeholder, deserialize, flatten, register, serialize
+from .base import Layer, Placeholder, deserialize, flatten, keras3_config, register, serialize
 
 __all__ = ["Bidirectional"]
 
@@ -262,8 +262,9 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """A layer from ``get_config()``'s dict or a tf.keras ``Bidirectional`` config."""
-        config = dict(config)
+        """A layer from ``get_config()``'s dict or a tf.keras / Keras 3 ``Bidirectional``
+        config."""
+        config = dict(keras3_config(cls, config))
         layer = deserialize(config.pop("layer"), custom_objects)
         backward = config.pop("backward_layer", None)
         if backward is not None:
