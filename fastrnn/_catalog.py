@@ -4,17 +4,18 @@ Each of those modules has a base class, its classes by Keras class name, and
 snake_case aliases; a :class:`Catalog` gives it the tf.keras trio ``get`` /
 ``serialize`` / ``deserialize`` over them.
 """
+from typing import Any, Dict
 
 
 class Configurable:
     """Base of initializers, regularizers and constraints: rebuilt from ``get_config()``."""
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """The constructor arguments, as a dict."""
         return {}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Dict[str, Any]) -> "Configurable":
         """Build an instance from ``get_config()``'s dict."""
         return cls(**config)
 

@@ -1,13 +1,12 @@
 """``Sequential``: a linear stack of layers with tf.keras's mask propagation, and
 ``model_from_json`` / ``model_from_config``."""
 import json
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
 from . import _validation as check
-from .layers.base import (Layer, Placeholder, call_accepts, deserialize, flatten, register,
-                          serialize)
+from .layers.base import Layer, Placeholder, call_accepts, deserialize, register, serialize
 from .layers.core import InputLayer
 
 __all__ = ["Sequential", "model_from_json", "model_from_config"]
@@ -51,13 +50,13 @@ class Sequential(Layer):
     def __init__(self, layers: Optional[Iterable[Any]] = None, name: Optional[str] = None,
                  **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
-        self._layers = []
-        self._input = None
+        self._layers: List[Layer] = []
+        self._input: Optional[InputLayer] = None
         for layer in layers or []:
             self.add(layer)
 
     @property
-    def layers(self):
+    def layers(self) -> Any:
         """The model's layers (without its InputLayer, as in tf.keras)."""
         return list(self._layers)
 
@@ -89,7 +88,7 @@ class Sequential(Layer):
     def _known_input_shape(self):
         return self._model_input_shape()
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: Any = None) -> None:
         """Build every layer by running placeholders of ``input_shape`` through the model.
 
         Parameters
@@ -105,7 +104,7 @@ class Sequential(Layer):
         inputs = Placeholder(input_shape, dtype)
         self._symbolic_calls = []  # a rebuild (after add) replaces the model's input / output
         self._record_symbolic(inputs, self._run(inputs, None, None))
-        self._build_input_shape = tuple(input_shape)
+        self._build_input_shape = tuple(input_shape)  # type: ignore[assignment]
         self.built = True
 
     def __call__(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
@@ -145,7 +144,7 @@ class Sequential(Layer):
             raise ValueError(f"model {self.name!r} expects inputs of shape {tuple(expected)} "
                              f"(None: any size; rank {len(expected)}), got shape {shape}")
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
         """Run the layers in order, passing masks as tf.keras does."""
         return self._run(inputs, training, mask)
 
@@ -175,7 +174,7 @@ class Sequential(Layer):
             x = output
         return x
 
-    def predict(self, x, batch_size=None, verbose="auto"):
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto") -> Any:
         """The model's outputs for ``x``, computed ``batch_size`` rows at a time.
 
         Parameters
@@ -202,7 +201,7 @@ class Sequential(Layer):
             return [np.concatenate(column) for column in zip(*parts)]
         return np.concatenate(parts)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for ``input_shape`` (batch axis included)."""
         shape = input_shape
         for layer in self._layers:
@@ -213,7 +212,7 @@ class Sequential(Layer):
         """Reset the stored states of every stateful layer (to their cells' initial states)."""
         for layer in self._layers:
             if getattr(layer, "stateful", False):
-                layer.reset_states()
+                layer.reset_states()  # type: ignore[attr-defined]
 
     def reset_state(self) -> None:
         """Keras 3's name for :meth:`reset_states`."""
@@ -241,7 +240,7 @@ class Sequential(Layer):
         """Weights layer by layer, each layer's in its own order (tf.keras models' order)."""
         return [record for layer in self._layers for record in layer._ordered_records()]
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Any = print) -> None:
         """Print one line per layer: name, class, output shape, number of weights."""
         shape = self._input.batch_shape if self._input is not None else None
         lines = [f"Model: {self.name!r}"]
@@ -253,14 +252,15 @@ class Sequential(Layer):
         lines.append(f"Total weights: {sum(int(np.prod(w.shape)) for w in self.weights)}")
         print_fn("\n".join(lines))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         layers = [serialize(layer) for layer in self._layers]
         if self._input is not None:
             layers.insert(0, serialize(self._input))
         return {"name": self.name, "layers": layers}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "Sequential":
         """A model from ``get_config()``'s dict (each layer ``{"class_name", "config"}``)."""
         config = dict(config)
         layers = [deserialize(layer, custom_objects) for layer in config.pop("layers")]

@@ -21,6 +21,8 @@ import os
 import zipfile
 import zlib
 
+from typing import Any
+
 import numpy as np
 
 from ._keras import RNN_LAYERS, build_model, is_keras3_version, model_spec, saving_names
@@ -42,7 +44,7 @@ def _h5py():
     return h5py
 
 
-def load_keras(path):
+def load_keras(path: Any) -> Any:
     """Load a Keras model file into a :class:`fastrnn.Sequential`.
 
     Parameters

@@ -169,7 +169,7 @@ class TorchRNN:
                 f"bidirectional={self.bidirectional} batch_first={self.batch_first} "
                 f"bias={self.bias} dtype={self.dtype.name}>")
 
-    def __init__(self, spec):
+    def __init__(self, spec: Any) -> None:
         self.mode, self.batch_first = spec.mode, spec.batch_first
         self.input_size, self.hidden_size = spec.input_size, spec.hidden_size
         self.num_layers, self.bidirectional = spec.num_layers, spec.directions == 2

@@ -12,7 +12,7 @@ import functools
 import inspect
 import re
 import threading
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -45,8 +45,9 @@ class TensorShape:
     """
 
     __slots__ = ("dims",)
+    dims: Tuple[Optional[int], ...]
 
-    def __init__(self, dims):
+    def __init__(self, dims: Any) -> None:
         if isinstance(dims, TensorShape):
             dims = dims.dims
         elif dims is None or isinstance(dims, (int, np.integer)):
@@ -54,15 +55,15 @@ class TensorShape:
         self.dims = tuple(None if d is None else int(d) for d in dims)
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         """Number of dimensions."""
         return len(self.dims)
 
-    def as_list(self):
+    def as_list(self) -> list:
         """The dimensions as a list."""
         return list(self.dims)
 
-    def concatenate(self, other):
+    def concatenate(self, other: Any) -> Any:
         """This shape followed by ``other``'s dimensions."""
         return TensorShape(self.dims + TensorShape(other).dims)
 
@@ -178,7 +179,7 @@ def call_accepts(layer, argument):
 # names and the class registry used by (de)serialization
 # --------------------------------------------------------------------------
 
-_name_counts = {}
+_name_counts: "dict[str, int]" = {}
 _name_lock = threading.Lock()
 
 
@@ -194,7 +195,7 @@ def _unique_name(base):
     return base if count == 0 else f"{base}_{count}"
 
 
-_REGISTRY = {}
+_REGISTRY: "dict[str, Any]" = {}
 
 
 def register(cls):
@@ -203,12 +204,12 @@ def register(cls):
     return cls
 
 
-def serialize(layer):
+def serialize(layer: Any) -> Any:
     """``{"class_name": ..., "config": layer.get_config()}`` (the tf.keras form)."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Any:
     """A layer from ``{"class_name", "config"}`` (tf.keras 2 or Keras 3 form).
 
     Parameters
@@ -292,13 +293,13 @@ class Placeholder:
 
     __slots__ = ("shape", "dtype", "name")
 
-    def __init__(self, shape, dtype="float32", name=None):
+    def __init__(self, shape: Any, dtype: Any = "float32", name: Optional[str] = None) -> None:
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype).name
         self.name = name
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """Number of dimensions, batch included."""
         return len(self.shape)
 
@@ -306,7 +307,8 @@ class Placeholder:
         return f"Placeholder(shape={self.shape}, dtype={self.dtype})"
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+def Input(shape: Any = None, batch_size: Optional[int] = None, name: Optional[str] = None,
+          dtype: Any = None, batch_shape: Any = None) -> Any:
     """A symbolic model input, as ``tf.keras.Input``.
 
     Parameters
@@ -454,14 +456,14 @@ class Layer:
         else:
             self._compute_dtype = check.compute_dtype(dtype)
         self.built = False
-        self._weight_records = []
+        self._weight_records: List[_WeightRecord] = []
         self._build_lock = threading.RLock()
         self._initial_weights = kwargs.get("weights")
         self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._batch_input_shape = _batch_input_shape(kwargs)
         self._batch_size_hint = kwargs.get("batch_size")
         self._build_input_shape = None
-        self._symbolic_calls = []
+        self._symbolic_calls: List[tuple] = []
 
     # ---- pickling and copying -------------------------------------------------
 
@@ -590,17 +592,17 @@ class Layer:
     # ---- identity and dtype -------------------------------------------------
 
     @property
-    def name(self):
+    def name(self) -> Optional[str]:
         """The layer's name."""
         return self._name
 
     @property
-    def dtype(self):
+    def dtype(self) -> Optional[str]:
         """The dtype the layer computes in: ``"float32"``, ``"float64"``, None if not known yet."""
         return None if self._compute_dtype is None else self._compute_dtype.name
 
     @property
-    def compute_dtype(self):
+    def compute_dtype(self) -> Optional[str]:
         """Same as :attr:`dtype` (tf.keras's name for it)."""
         return self.dtype
 
@@ -611,7 +613,7 @@ class Layer:
 
     # ---- building -------------------------------------------------------------
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create the weights for inputs of ``input_shape``; the default has none."""
         self.built = True
 
@@ -658,24 +660,25 @@ class Layer:
         self._record_symbolic(inputs, outputs)
         return outputs
 
-    def call(self, inputs, *args, **kwargs):
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """The layer's computation; the default returns ``inputs`` unchanged."""
         return inputs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for ``input_shape`` (needed for calls on placeholders)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement "
                                   f"compute_output_shape, so it cannot be called on Input "
                                   f"placeholders")
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask of the outputs: ``mask`` if the layer supports masking, else None."""
         return mask if self.supports_masking else None
 
     # ---- weights -------------------------------------------------------------
 
-    def add_weight(self, name=None, shape=None, initializer=None, regularizer=None,
-                   constraint=None, trainable=True, dtype=None, **kwargs):
+    def add_weight(self, name: Optional[str] = None, shape: Any = None, initializer: Any = None,
+                   regularizer: Any = None, constraint: Any = None, trainable: bool = True,
+                   dtype: Any = None, **kwargs: Any) -> Any:
         """Create a weight, remember it, and return it (a C-contiguous, read-only ndarray).
 
         Weights change only through :meth:`set_weights` (or
@@ -740,29 +743,29 @@ class Layer:
         return trainable + [r for r in records if not (r.trainable and r.owner.trainable)]
 
     @property
-    def weights(self):
+    def weights(self) -> List[np.ndarray]:
         """Every weight array (the live arrays, trainable ones first)."""
         return [r.value for r in self._ordered_records()]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> List[np.ndarray]:
         """The weights that would be trained."""
         if not self.trainable:
             return []
         return [r.value for r in self._records() if r.trainable and r.owner.trainable]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> List[np.ndarray]:
         """The weights that would not be trained."""
         if not self.trainable:
             return [r.value for r in self._records()]
         return [r.value for r in self._records() if not (r.trainable and r.owner.trainable)]
 
-    def get_weights(self):
+    def get_weights(self) -> List[np.ndarray]:
         """Copies of the weights, in Keras order and layout."""
         return [value.copy() for value in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Any) -> None:
         """Set every weight from a list of arrays (Keras order and layout).
 
         All values are checked (count, shapes, real numbers) before any weight
@@ -810,7 +813,7 @@ class Layer:
     def _weights_changed(self):
         """Hook run after weights are set: remake anything derived from them."""
 
-    def apply_constraints(self):
+    def apply_constraints(self) -> None:
         """Replace every constrained weight by ``constraint(weight)`` (what Keras does after
         a training step)."""
         records = [r for r in self._records() if r.constraint is not None]
@@ -819,7 +822,7 @@ class Layer:
         self._assign(records, values)
 
     @property
-    def losses(self):
+    def losses(self) -> List[float]:
         """Regularization penalties of the current weights, one float per regularized weight."""
         return [float(r.regularizer(r.value)) for r in self._records()
                 if r.regularizer is not None]

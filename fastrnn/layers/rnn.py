@@ -17,7 +17,7 @@ every cell are carried), and only the top cell's masked outputs follow
 ``zero_output_for_mask`` -- which is what tf.keras's per-step stack computes.
 """
 import threading
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -99,8 +99,9 @@ class RNN(Layer):
 
     supports_masking = True
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, time_major=False, **kwargs):
+    def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 time_major: bool = False, **kwargs: Any) -> None:
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         check.rnn_cell(cell)
@@ -130,12 +131,12 @@ class RNN(Layer):
         self._has_dropout = any(getattr(c, "dropout", 0) or getattr(c, "recurrent_dropout", 0)
                                 for c in self._cells)
         self._lock = threading.Lock()
-        self._state_buffers = None
-        self._state_spec = None
-        self._state_shapes = None
-        self._state_dtypes = None
-        self._output_spec = None
-        self._feature_shapes = None
+        self._state_buffers: Any = None   # a stateful layer's states (flat list of arrays)
+        self._state_spec: Any = None      # the cell's state_size as TensorShape leaves
+        self._state_shapes: Any = None    # each state's shape, batch axis excluded
+        self._state_dtypes: Any = None
+        self._output_spec: Any = None
+        self._feature_shapes: Any = None
 
     def _restore_transient(self):
         super()._restore_transient()
@@ -159,7 +160,7 @@ class RNN(Layer):
         self._state_dtypes = dtypes
         self._output_spec = output_spec(self.cell)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Build the cell(s) on the per-step input shape (the time axis removed).
 
         ``input_shape`` is ``(batch, time, ...)`` (``(time, batch, ...)`` when
@@ -193,7 +194,7 @@ class RNN(Layer):
                                    for b, d in zip(self._state_buffers, self._state_dtypes)]
         self.built = True      # last: concurrent first calls wait on the build lock until here
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape(s) for ``input_shape``: ``[output, *states]`` with ``return_state``."""
         if isinstance(input_shape, list) and not _is_shape(input_shape):
             input_shape = input_shape[0]
@@ -202,10 +203,9 @@ class RNN(Layer):
         if not self.built:
             self._structure()
         batch, steps = (shape[1], shape[0]) if self.time_major else (shape[0], shape[1])
+        lead: tuple = (batch,)
         if self.return_sequences:
             lead = (steps, batch) if self.time_major else (batch, steps)
-        else:
-            lead = (batch,)
         outputs = [lead + leaf.dims for leaf in flatten(self._output_spec)]
         output = outputs[0] if not is_nested(self._output_spec) else outputs
         if not self.return_state:
@@ -213,7 +213,7 @@ class RNN(Layer):
         states = [(batch,) + dims for dims in self._state_shapes]
         return self._with_states(output, states)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The output mask: the input mask with ``return_sequences``, else None (states: None)."""
         if is_nested(mask):
             mask = mask[0]
@@ -246,7 +246,7 @@ class RNN(Layer):
                 for shape, dtype in zip(self._state_shapes, self._state_dtypes)]
 
     @property
-    def states(self):
+    def states(self) -> Any:
         """The stored states of a stateful layer (copies), in the cell's structure.
 
         ``[None, ...]`` (one per state) when the layer is not stateful or holds
@@ -290,7 +290,7 @@ class RNN(Layer):
         """Keras 3's name for :meth:`reset_states`."""
         self.reset_states(states)
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Any = None) -> None:
         """Zero the stored states, or set them from NumPy arrays.
 
         Parameters
@@ -337,7 +337,7 @@ class RNN(Layer):
             for buffer, value in zip(self._state_buffers, values):
                 buffer[...] = value
 
-    def get_initial_state(self, inputs):
+    def get_initial_state(self, inputs: Any) -> Any:
         """The states a call on ``inputs`` starts from when none are given (zeros by default)."""
         first = np.asarray(flatten(inputs)[0])
         batch = first.shape[1 if self.time_major else 0]
@@ -463,7 +463,8 @@ class RNN(Layer):
         self._record_symbolic(inputs, outputs)
         return outputs
 
-    def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
+    def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
+             initial_state: Any = None, constants: Any = None) -> Any:
         """Run the sequence (the layer must be built; ``__call__`` builds it)."""
         weights = None
         if (self._kernel_capable and constants is None and not isinstance(inputs, tuple)
@@ -639,7 +640,7 @@ class RNN(Layer):
 
     # ---- configs ---------------------------------------------------------------
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """tf.keras's RNN config: flags, and ``cell`` as ``{"class_name", "config"}``."""
         config = super().get_config()
         config.update({
@@ -658,7 +659,8 @@ class RNN(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "RNN":
         """A layer from ``get_config()``'s dict or a tf.keras RNN config.
 
         ``cell`` may be one ``{"class_name", "config"}`` dict (``StackedRNNCells``

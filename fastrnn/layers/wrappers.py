@@ -1,6 +1,6 @@
 """``Bidirectional``: a recurrent layer run forwards and backwards, outputs merged."""
 import inspect
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 
@@ -173,13 +173,14 @@ class Bidirectional(Layer):
     def _n_forward_states(self):
         return len(flatten(self.forward_layer.states))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Build both layers on ``input_shape``."""
         for sublayer in (self.forward_layer, self.backward_layer):
             sublayer._build_once(input_shape, self._compute_dtype)
         self.built = True
 
-    def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
+    def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
+             initial_state: Any = None, constants: Any = None) -> Any:
         """Run both directions and merge (see the class docstring)."""
         forward_state = backward_state = None
         if initial_state is not None:
@@ -201,7 +202,7 @@ class Bidirectional(Layer):
             return output
         return (output if self.merge_mode is None else [output]) + states
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The merged output shape (a list with the states' shapes when ``return_state``)."""
         forward = self.forward_layer.compute_output_shape(input_shape)
         backward = self.backward_layer.compute_output_shape(input_shape)
@@ -218,7 +219,7 @@ class Bidirectional(Layer):
             return output[0] if len(output) == 1 else output
         return output + list(states)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The input mask with ``return_sequences`` (one per output), None for states."""
         if isinstance(mask, list):
             mask = mask[0]
@@ -230,7 +231,7 @@ class Bidirectional(Layer):
         return masks if len(masks) > 1 else masks[0]
 
     @property
-    def stateful(self):
+    def stateful(self) -> Any:
         """Whether the wrapped layers are stateful."""
         return self.forward_layer.stateful
 
@@ -238,7 +239,7 @@ class Bidirectional(Layer):
         """Keras 3's name for :meth:`reset_states`."""
         self.reset_states(states)
 
-    def reset_states(self, states=None):
+    def reset_states(self, states: Any = None) -> None:
         """Reset both layers' stored states (``states``: forward's then backward's)."""
         if states is None:
             self.forward_layer.reset_states()
@@ -249,7 +250,7 @@ class Bidirectional(Layer):
         self.forward_layer.reset_states(states[:split])
         self.backward_layer.reset_states(states[split:])
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """tf.keras's config: ``layer`` (the wrapped layer, its own name),
         ``merge_mode``, and ``backward_layer`` when one was given."""
         config = super().get_config()
@@ -261,7 +262,8 @@ class Bidirectional(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "Bidirectional":
         """A layer from ``get_config()``'s dict or a tf.keras / Keras 3 ``Bidirectional``
         config."""
         config = dict(keras3_config(cls, config))
