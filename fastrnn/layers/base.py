@@ -580,7 +580,8 @@ class Layer:
             default = param.default if param is not None else None
             if param is not None and default is inspect.Parameter.empty:
                 required.append((key, value))
-            elif value != default and not (key == "batch_input_shape" and self.built):
+            elif value != default and not (key == "batch_input_shape" and self.built) and not (
+                    value == "linear" and default is None):  # None means linear
                 items.append((key, value))
         items = required + items
         if self.dtype not in (None, "float32"):
@@ -854,6 +855,13 @@ class Layer:
         """A new layer from ``get_config()``'s dict (or the one of the tf.keras or Keras 3
         layer)."""
         return construct(cls, keras3_config(cls, config))
+
+
+class ReprText(str):
+    """Text shown as it is (without quotes) in a layer's repr."""
+
+    def __repr__(self):
+        return str(self)
 
 
 def _is_plain(value):

@@ -23,9 +23,9 @@ import numpy as np
 
 from .. import _engine
 from .. import _validation as check
-from .base import (Layer, Placeholder, _placeholders_for, call_accepts, deserialize, flatten,
-                   is_nested, construct, keras3_config, make_node, pack_as, pack_like, register,
-                   serialize, shape_of, shape_spec)
+from .base import (Layer, Placeholder, ReprText, _placeholders_for, call_accepts, construct,
+                   deserialize, flatten, is_nested, keras3_config, make_node, pack_as, pack_like,
+                   register, serialize, shape_of, shape_spec)
 from .cells import StackedRNNCells, output_spec
 
 __all__ = ["RNN"]
@@ -143,7 +143,7 @@ class RNN(Layer):
         self._lock = threading.Lock()
 
     def _repr_items(self):
-        return [("cell", _CellRepr(self.cell))] + super()._repr_items() if type(
+        return [("cell", _cell_repr(self.cell))] + super()._repr_items() if type(
             self) is RNN else super()._repr_items()
 
     # ---- structure -----------------------------------------------------------
@@ -680,21 +680,15 @@ def _rows(keep, value):
     return keep.reshape((-1,) + (1,) * (value.ndim - 1))
 
 
-class _CellRepr:
-    """Shows a cell as its class and size in an RNN's repr."""
-
-    def __init__(self, cell):
-        self.cell = cell
-
-    def __repr__(self):
-        cell = self.cell
-        if hasattr(cell, "cells"):
-            return "[" + ", ".join(repr(_CellRepr(c)) for c in cell.cells) + "]"
-        try:
-            size = cell.state_size
-        except (AttributeError, NotImplementedError):
-            size = "?"
-        return f"{type(cell).__name__}(state_size={size})"
+def _cell_repr(cell):
+    """A cell shown as its class and state size in an RNN's repr."""
+    if hasattr(cell, "cells"):
+        return ReprText("[" + ", ".join(_cell_repr(c) for c in cell.cells) + "]")
+    try:
+        size = cell.state_size
+    except (AttributeError, NotImplementedError):
+        size = "?"
+    return ReprText(f"{type(cell).__name__}(state_size={size})")
 
 
 def _state_leaves(value, ranks):

@@ -5,7 +5,8 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from .. import _validation as check
-from .base import Layer, Placeholder, deserialize, flatten, keras3_config, register, serialize
+from .base import (Layer, Placeholder, ReprText, deserialize, flatten, keras3_config, register,
+                   serialize)
 
 __all__ = ["Bidirectional"]
 
@@ -131,6 +132,14 @@ class Bidirectional(Layer):
 
     def _sublayers(self):
         return [self.forward_layer, self.backward_layer]  # not ``layer``: only its copies run
+
+    def _repr_items(self):
+        layer = self.forward_layer
+        inner = " ".join([type(layer).__name__] + [f"{k}={v!r}" for k, v in layer._repr_items()])
+        items = [("layer", ReprText(f"<{inner}>"))]
+        if self.merge_mode != "concat":
+            items.append(("merge_mode", self.merge_mode))
+        return items + super()._repr_items()
 
     def _known_input_shape(self):
         return self._batch_input_shape or self.forward_layer._batch_input_shape
