@@ -593,7 +593,7 @@ class Layer:
     # ---- identity and dtype -------------------------------------------------
 
     @property
-    def name(self) -> Optional[str]:
+    def name(self) -> str:
         """The layer's name."""
         return self._name
 
