@@ -77,6 +77,42 @@ class Sequential(Layer):
         if self._model_input_shape() is not None:
             self.build()
 
+    def pop(self) -> None:
+        """Remove the last layer (tf.keras's ``Sequential.pop``)."""
+        if not self._layers:
+            raise TypeError(f"model {self.name!r}: there are no layers in the model to pop")
+        self._layers.pop()
+        self.built = False
+        self._symbolic_calls = []
+        if self._layers and self._model_input_shape() is not None:
+            self.build()
+
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """A layer by ``name`` or by ``index`` in :attr:`layers` (tf.keras's ``get_layer``)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: pass either a layer name or a layer index, not "
+                             f"{'both' if name is not None else 'neither'}")
+        if index is not None:
+            if not -len(self._layers) <= index < len(self._layers):
+                raise ValueError(f"get_layer: index {index} is out of range: model "
+                                 f"{self.name!r} has {len(self._layers)} layers")
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r} in model {self.name!r}; its "
+                         f"layers are {[layer.name for layer in self._layers]}")
+
+    @property
+    def inputs(self) -> List[Any]:
+        """``[model.input]``: the input placeholder (once built from a known input shape)."""
+        return [self.input]
+
+    @property
+    def outputs(self) -> List[Any]:
+        """``[model.output]``."""
+        return [self.output]
+
     def _model_input_shape(self):
         """The input shape given by an InputLayer or by the first layer's arguments."""
         if self._input is not None:
@@ -132,15 +168,20 @@ class Sequential(Layer):
         return output
 
     def _check_model_input(self, inputs):
-        """The input's rank and fixed sizes against the model's declared input shape."""
+        """The input's rank (and feature size) against the model's declared input shape.
+
+        Batch and time sizes are not checked: a model declared for sequences of 7
+        steps runs on other lengths, as a tf.keras model does.
+        """
         expected = self._model_input_shape()
         if expected is None or isinstance(inputs, (list, tuple)) and inputs and isinstance(
                 inputs[0], np.ndarray):
             return
         shape = np.shape(inputs) if isinstance(inputs, np.ndarray) else check.regular_array(
             inputs, "inputs").shape
-        if len(shape) != len(expected) or any(
-                want is not None and got != want for got, want in zip(shape, expected)):
+        features_differ = len(expected) >= 3 and expected[-1] is not None and (
+            shape[-1:] != (expected[-1],))
+        if len(shape) != len(expected) or features_differ:
             raise ValueError(f"model {self.name!r} expects inputs of shape {tuple(expected)} "
                              f"(None: any size; rank {len(expected)}), got shape {shape}")
 

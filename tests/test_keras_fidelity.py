@@ -675,3 +675,31 @@ def test_call_docstrings_list_the_call_arguments(cls, arguments):
     assert "see the class docstring" not in doc
     for argument in arguments:
         assert f"{argument} :" in doc, argument
+
+
+# ---- neighbours tf.keras scripts call ------------------------------------------------------
+
+def test_sequential_get_layer_pop_count_params_inputs_outputs():
+    model = fr.Sequential([fr.Input((None, 4)), fr.LSTM(3, name="enc"), fr.Dense(2, name="out")])
+    assert model.get_layer("enc") is model.layers[0] and model.get_layer(index=-1).name == "out"
+    with pytest.raises(ValueError, match="no layer named 'dec'.*'enc', 'out'"):
+        model.get_layer("dec")
+    with pytest.raises(ValueError, match="either"):
+        model.get_layer()
+    # LSTM(3) on 4 features: 4*12 + 3*12 + 12; Dense: 3*2 + 2
+    assert model.count_params() == 96 + 8 and model.layers[0].count_params() == 96
+    assert model.inputs[0].shape == (None, None, 4) and model.outputs[0].shape == (None, 2)
+    model.pop()
+    assert [layer.name for layer in model.layers] == ["enc"] and model.output_shape == (None, 3)
+    with pytest.raises(ValueError, match="not built"):
+        fr.GRU(2).count_params()
+    with pytest.raises(TypeError, match="no layers"):
+        fr.Sequential().pop()
+    assert fr.layers.Dense is fr.Dense and fr.layers.Bidirectional is fr.Bidirectional
+
+
+def test_declared_input_shape_checks_rank_and_features_not_length():
+    model = fr.Sequential([fr.Input((7, 3)), fr.GRU(2)])
+    assert model.predict(RNG.normal(size=(2, 10, 3))).shape == (2, 2)   # other lengths run
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 7, 3\)"):
+        model.predict(RNG.normal(size=(2, 7, 4)))

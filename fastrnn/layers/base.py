@@ -762,6 +762,13 @@ class Layer:
             return [r.value for r in self._records()]
         return [r.value for r in self._records() if not (r.trainable and r.owner.trainable)]
 
+    def count_params(self) -> int:
+        """The number of scalars in the layer's weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(f"count_params: layer {self.name!r} is not built yet; build it "
+                             f"(layer.build(input_shape)) or call it on an input first")
+        return int(sum(w.size for w in self.weights))
+
     def get_weights(self) -> List[np.ndarray]:
         """Copies of the weights, in Keras order and layout."""
         return [value.copy() for value in self.weights]
