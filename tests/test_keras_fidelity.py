@@ -703,3 +703,19 @@ def test_declared_input_shape_checks_rank_and_features_not_length():
     assert model.predict(RNG.normal(size=(2, 10, 3))).shape == (2, 2)   # other lengths run
     with pytest.raises(ValueError, match=r"expects inputs of shape \(None, 7, 3\)"):
         model.predict(RNG.normal(size=(2, 7, 4)))
+
+
+@pytest.mark.parametrize("version", ["keras2", "keras3"])
+@pytest.mark.parametrize("name", ["emb_bilstm", "stacked_lstm", "masking_gru_simplernn"])
+def test_model_from_json_of_a_keras_sequential(version, name):
+    """tf.keras's ``model.to_json()`` (the config.json of a .keras file) builds the model;
+    with the model's weights it predicts what the Keras model predicted."""
+    import zipfile
+    with zipfile.ZipFile(os.path.join(FIXTURES, f"{version}_{name}.keras")) as archive:
+        text = archive.read("config.json").decode()
+    model = fr.models.model_from_json(text)
+    arrays = np.load(os.path.join(FIXTURES, f"{version}_models.npz"))
+    weights = [arrays[f"{name}/w{i}"] for i in range(len(model.get_weights()))]
+    model.set_weights(weights)
+    x, y = arrays[f"{name}/x"], arrays[f"{name}/y"]
+    np.testing.assert_allclose(model.predict(x), y, rtol=1e-5, atol=1e-6)
