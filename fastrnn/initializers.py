@@ -21,7 +21,6 @@ True
 {'class_name': 'GlorotUniform', 'config': {'seed': None}}
 """
 import math
-
 from typing import Any, Dict
 
 import numpy as np

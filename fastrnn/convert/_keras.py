@@ -15,7 +15,6 @@ it becomes fastrnn's ``keras3_hard_sigmoid``.
 """
 import collections
 import re
-
 from typing import Any, Dict
 
 import numpy as np

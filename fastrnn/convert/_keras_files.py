@@ -20,7 +20,6 @@ import json
 import os
 import zipfile
 import zlib
-
 from typing import Any
 
 import numpy as np

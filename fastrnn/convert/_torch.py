@@ -19,7 +19,7 @@ reordered for the GRU).  torch's GRU keeps ``b_hn`` inside the reset product,
 import collections
 import collections.abc
 import re
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, Optional, Tuple
 
 import numpy as np
 

@@ -780,7 +780,7 @@ class Layer:
         changes: when this raises, the layer is unchanged.
         """
         weights = list(weights)
-        if not self.built and weights:
+        if not self.built and weights and not self._records():
             self._build_for_set_weights()
         records = self._ordered_records()
         if len(weights) != len(records):

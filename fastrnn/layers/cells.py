@@ -11,7 +11,7 @@ Weights are in Keras layout (see DESIGN.md), so ``set_weights`` takes the
 arrays of the equivalent tf.keras cell unchanged.
 """
 import threading
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional
 
 import numpy as np
 
