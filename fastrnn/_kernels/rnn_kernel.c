@@ -51,9 +51,11 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) \
     && !defined(FASTRNN_PORTABLE_ONLY)
 #define FR_HAVE_X86_VARIANTS 1
-#include <xmmintrin.h>
 #else
 #define FR_HAVE_X86_VARIANTS 0
+#endif
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>      /* _mm_getcsr / _mm_setcsr: the MXCSR flush-to-zero bits */
 #endif
 
 int fr_gate_blocks(int cell)
