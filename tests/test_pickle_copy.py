@@ -188,3 +188,19 @@ def test_from_torch_model_copies():
     for how, clone in _copies(rnn).items():
         out2, (h2, c2) = clone(x)
         _same([out2, h2, c2], [out, h, c])
+
+
+def _predict_in_child(blob, x):
+    return pickle.loads(blob).predict(x)
+
+
+def test_a_model_ships_to_a_process_pool():
+    import concurrent.futures
+    import multiprocessing
+    model = fr.Sequential([fr.Input((None, 4)), fr.LSTM(3, return_sequences=True),
+                           fr.GRU(2), fr.Dense(2, activation="softmax")])
+    blob = pickle.dumps(model)
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        got = pool.submit(_predict_in_child, blob, X).result(timeout=300)
+    np.testing.assert_array_equal(got, model.predict(X))
