@@ -62,8 +62,8 @@ def test_stub_and_marker_are_shipped():
     stub = os.path.join(ROOT, "fastrnn", "_kernels", "_rnn.pyi")
     with open(stub) as f:
         text = f.read()
-    for name in ("CELLS", "ACTIVATIONS", "run_sequence"):
-        assert name in text, name
+    for name in ("CELLS", "ACTIVATIONS", "ISAS", "StepPlan", "run_sequence", "workspace_bytes", "select_isa"):
+        assert name in text and hasattr(_rnn, name), name
     declared = re.findall(r"^(?:def )?(\w+)\s*[:(]", text, flags=re.M)
     for name in declared:          # the stub declares nothing the module lacks
         assert name == "__getattr__" or hasattr(_rnn, name), name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Dict, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     #: Dtypes this backend is measured in.
     dtypes: ClassVar[Tuple[str, ...]] = ("float32",)
+    #: Workload variants it runs (:data:`bench.workloads.VARIANTS`): by default the plain
+    #: shapes and the subnormal case, which need nothing but other weights.
+    variants: ClassVar[Tuple[str, ...]] = ("", "denormal")
 
     @classmethod
     @abc.abstractmethod
@@ -58,24 +61,25 @@ class Backend(abc.ABC):
 
     def supports(self, wl: Workload) -> bool:
         """Whether this backend measures ``wl``."""
-        return wl.dtype in self.dtypes
+        return wl.dtype in self.dtypes and wl.variant in self.variants
 
     @abc.abstractmethod
     def prepare(self, wl: Workload, weights: KerasWeights, x: np.ndarray,
                 threads: int) -> Prepared:
         """Build the layer or session for ``wl`` with ``weights``; ``x`` is the
-        float64 input of shape ``(batch, check_steps, input)``."""
+        float64 input of shape ``(batch, check_steps, input)``. A ragged workload's row
+        lengths are :func:`bench.weights.make_lengths` of it."""
 
 
-def sequence_case(run: Callable[[object], object], x: object,
-                  to_numpy: Callable[[object], np.ndarray]) -> Prepared:
+def sequence_case(run: Callable[[Any], Any], x: Any,
+                  to_numpy: Callable[[Any], np.ndarray]) -> Prepared:
     """A whole-sequence case: ``run(x)`` is timed; ``to_numpy`` turns its result into
     ``(batch, steps, units)``."""
     return Prepared(call=lambda: run(x), output=lambda: _as_float(to_numpy(run(x))))
 
 
-def streaming_case(reset: Callable[[], None], step: Callable[[object], object],
-                   inputs: Sequence[object]) -> Prepared:
+def streaming_case(reset: Callable[[], None], step: Callable[[Any], Any],
+                   inputs: Sequence[Any]) -> Prepared:
     """A streaming case over native per-step inputs ``inputs`` (one per timestep).
 
     ``step(x_t)`` runs one timestep from the carried state, carries the new state and
