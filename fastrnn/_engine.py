@@ -9,6 +9,7 @@ per-thread cache and makes exactly one call into :mod:`fastrnn._kernels._rnn`.
 """
 import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -29,7 +30,15 @@ CHUNK_BYTES = 1 << 20
 
 #: The instruction-set variant, chosen when fastrnn loads: the best this CPU supports,
 #: or a lower one named by FASTRNN_ISA (portable, avx2, avx512).
-ISA = _rnn.select_isa(os.environ.get("FASTRNN_ISA") or None)
+def _select_isa(requested):
+    try:
+        return _rnn.select_isa(requested)
+    except ValueError as exc:       # a typo in the environment must not break the import
+        warnings.warn(f"{exc}; using the best this CPU supports", RuntimeWarning, stacklevel=2)
+        return _rnn.select_isa(None)
+
+
+ISA = _select_isa(os.environ.get("FASTRNN_ISA") or None)
 
 _per_thread = threading.local()
 
@@ -167,7 +176,7 @@ def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None
 
     threads = _threads.for_call(batch, steps * batch * weights.gates * (units + weights.input_dim))
     rows = -(-batch // threads)
-    padded_gates = weights.w.shape[0] * weights.w.shape[2] * weights.w.shape[3]
+    padded_gates = weights.bias.size        # (panels, gates, NB): one row's projection
     chunk = max(1, min(steps, CHUNK_BYTES // (rows * padded_gates * dtype.itemsize)))
     stride = _rnn.workspace_bytes(weights.cell_code, dtype.itemsize, units, rows, chunk)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,

@@ -319,7 +319,7 @@ def allocation(nbytes, what):
 
 def batched(value, name):
     """``value`` as an array with a batch axis (rank >= 1), else a ``ValueError``."""
-    arr = np.asarray(value)
+    arr = regular_array(value, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be an array with a batch axis first, got a scalar "
                          f"{value!r}")
@@ -413,3 +413,30 @@ def step_mask(mask, batch, name="mask"):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be boolean, got dtype {arr.dtype}")
     return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+
+
+def _ragged_axis(value):
+    """``(axis, lengths)`` of the first axis along which nested lists differ in length."""
+    level = [value]
+    for axis in range(1, 33):
+        nodes = [v for v in level if isinstance(v, (list, tuple))]
+        if not nodes:
+            return None
+        lengths = sorted({len(v) for v in nodes})
+        if len(lengths) > 1:
+            return axis - 1, lengths
+        level = [child for v in nodes for child in v]
+    return None
+
+
+def regular_array(value, name):
+    """``np.asarray(value)``; a ``ValueError`` naming ``name`` when nested lists are ragged."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        ragged = _ragged_axis(value)
+        detail = "" if ragged is None else (
+            f": along axis {ragged[0]} the nested lists have lengths {ragged[1]}")
+        raise ValueError(f"{name} must be a rectangular array, but the nested lists given are "
+                         f"ragged{detail}; pad them to one length (and pass a mask) or give a "
+                         f"NumPy array") from None

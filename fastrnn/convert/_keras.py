@@ -16,6 +16,7 @@ it becomes fastrnn's ``keras3_hard_sigmoid``.
 import collections
 import contextlib
 import re
+from typing import Any, Dict
 
 import numpy as np
 
@@ -338,7 +339,8 @@ def zero_initializers(layer):
             setattr(owner, key, value)
 
 
-def from_keras_config(config, weights=None, *, keras_version=None):
+def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
+                      keras_version: Any = None) -> Any:
     """The fastrnn layer equivalent to a tf.keras layer config, with its weights.
 
     Parameters
