@@ -4,6 +4,7 @@ exceptions, and no hangs, for layers, configs and model files.
 The damaged configs and files are generated here from the fixtures (see
 ``corruptions.py``); none is stored.
 """
+import io
 import json
 import shutil
 import time
@@ -56,7 +57,6 @@ def edit_keras(source, target, edit_config=None, edit_weights=None, metadata=Non
         edit_config(config)
         members["config.json"] = json_text(config).encode()
     if edit_weights is not None:
-        import io
         buffer = io.BytesIO(members["model.weights.h5"])
         with h5py.File(buffer, "r+") as weights:
             edit_weights(weights)
@@ -160,7 +160,6 @@ def test_stored_weights_read_in_the_compute_dtype(tmp_path):
     path = edit_keras(fixture("keras2_stacked_lstm.keras"), tmp_path / "m.keras", edit)
     model = load_keras(path)
     with zipfile.ZipFile(fixture("keras2_stacked_lstm.keras")) as archive:
-        import io
         with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
             stored = weights["layers/lstm/cell/vars/0"][()]
     kernel = model.layers[0].weights[0]
@@ -402,6 +401,8 @@ def test_zeroed_global_heap_block_is_refused_not_a_hang(tmp_path):
     path.write_bytes(bytes(data))
     outcome, message = _load_in_child(path)
     assert outcome == "clear" and "issues/1707" in message, (outcome, message)
+    outcome, message = run_forked(load_keras, io.BytesIO(bytes(data)), time_limit=60)
+    assert outcome == "clear" and "issues/1707" in message, (outcome, message)  # a file object
 
 
 @pytest.mark.parametrize("name", ["keras2_stacked_lstm.h5", "keras3_emb_bilstm.h5",
