@@ -29,3 +29,13 @@ from .models import Sequential  # noqa: E402
 
 __all__ += ["InputLayer", "Embedding", "Masking", "Dense", "Dropout", "Bidirectional",
             "Sequential", "convert"]
+
+from .layers import (Activation, Add, AdditiveAttention, Attention, Average,  # noqa: E402
+                     AveragePooling1D, BatchNormalization, Concatenate, Conv1D, Dot, Flatten,
+                     GaussianDropout, GaussianNoise, GlobalAveragePooling1D,
+                     GlobalMaxPooling1D, LayerNormalization, Maximum, MaxPooling1D, Minimum,
+                     Multiply, Permute, RepeatVector, Reshape, SpatialDropout1D, Subtract,
+                     TimeDistributed)
+from .layers import MODEL_LAYERS as _MODEL_LAYERS  # noqa: E402
+
+__all__ += _MODEL_LAYERS

@@ -8,3 +8,23 @@ from .rnn import RNN
 __all__ = ["Layer", "Input", "Placeholder", "TensorShape", "AbstractRNNCell",
            "DropoutRNNCellMixin", "SimpleRNNCell", "LSTMCell", "GRUCell", "TfLiteRNNCell",
            "StackedRNNCells", "RNN", "SimpleRNN", "LSTM", "GRU", "serialize", "deserialize"]
+
+from .activation import Activation, GaussianDropout, GaussianNoise, SpatialDropout1D  # noqa: E402
+from .attention import AdditiveAttention, Attention  # noqa: E402
+from .conv import Conv1D  # noqa: E402
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,  # noqa: E402
+                    Subtract)
+from .normalization import BatchNormalization, LayerNormalization  # noqa: E402
+from .pooling import (AveragePooling1D, GlobalAveragePooling1D,  # noqa: E402
+                      GlobalMaxPooling1D, MaxPooling1D)
+from .reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: E402
+from .time_distributed import TimeDistributed  # noqa: E402
+
+#: The layers around recurrent layers (issue 13), exported here and from ``fastrnn``.
+MODEL_LAYERS = ["Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
+                "GlobalAveragePooling1D", "LayerNormalization", "BatchNormalization",
+                "TimeDistributed", "Activation", "SpatialDropout1D", "GaussianNoise",
+                "GaussianDropout", "Flatten", "Reshape", "Permute", "RepeatVector",
+                "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                "Dot", "Attention", "AdditiveAttention"]
+__all__ += MODEL_LAYERS
