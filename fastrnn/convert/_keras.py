@@ -18,9 +18,11 @@ import re
 
 import numpy as np
 
+from ..layers import MODEL_LAYERS
 from ..layers.base import deserialize
 from ..layers.core import InputLayer
 from ..models import Sequential
+from . import _graph
 
 __all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model_spec",
            "build_model", "is_keras3_version"]
@@ -28,7 +30,7 @@ __all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model
 #: Keras layer classes fastrnn builds (class name -> kind of weights layout).
 RNN_LAYERS = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN"})
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Embedding", "Masking", "Dense", "Dropout",
-                              "Bidirectional"}) | RNN_LAYERS
+                              "Bidirectional"}) | RNN_LAYERS | frozenset(MODEL_LAYERS)
 SUPPORTED_CELLS = frozenset({"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"})
 
 _ANY = object()
@@ -131,6 +133,8 @@ def _dtype(value, label):
     """A Keras dtype or dtype policy as a dtype name fastrnn computes in."""
     if isinstance(value, dict):
         value = (value.get("config") or {}).get("name")
+    if value in _graph.MIXED_POLICIES:   # variables are float32: computed in float32
+        return "float32"
     if value not in (None, "float32", "float64"):
         raise ValueError(f"{label}: dtype / policy {value!r} is not supported "
                          f"(fastrnn computes in float32 or float64)")
@@ -295,6 +299,8 @@ def model_spec(config, source):
     """
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError(f"{source}: the model config is not a Keras model config")
+    if _graph.needs_graph(config):      # DAGs, nested models, mixed policies: a Model
+        return _graph.graph_spec(config, source)
     class_name, inner = config.get("class_name"), config["config"]
     layers = inner.get("layers")
     if not isinstance(layers, list) or not all(
@@ -384,8 +390,11 @@ def build_model(spec, weights, keras3, source):
     """A built :class:`fastrnn.Sequential` for ``spec`` with every layer's ``weights`` set.
 
     ``weights``: one list of arrays per layer of ``spec.layers``.  The model
-    is returned only when every layer is built and loaded.
+    is returned only when every layer is built and loaded.  A graph spec
+    (``_graph.GraphSpec``) gives a functional ``_graph.Model``.
     """
+    if isinstance(spec, _graph.GraphSpec):
+        return _graph.build_graph_model(spec, weights, keras3, source)
     layers = [layer_from_config(config, keras3, source) for config in spec.layers]
     model = Sequential(name=spec.name)
     try:

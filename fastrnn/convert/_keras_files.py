@@ -23,6 +23,7 @@ import zlib
 
 import numpy as np
 
+from ._graph import CONTAINER_LAYERS, container_chunks
 from ._keras import RNN_LAYERS, build_model, is_keras3_version, model_spec, saving_names
 
 __all__ = ["load_keras"]
@@ -208,6 +209,8 @@ def _chunks(group, config, trainable):
         return [chunk for name, cell in zip(saving_names(cells), cells)
                 for chunk in _chunks(None if groups is None else groups.get(name), cell,
                                      trainable)]
+    if class_name in CONTAINER_LAYERS:  # TimeDistributed, nested models: sub-groups
+        return container_chunks(group, config, trainable, _layer_arrays)
     if class_name in RNN_LAYERS:  # SimpleRNN / LSTM / GRU: one cell, under the layer's flag
         group = group.get("cell")
     return [] if group is None else [(_vars(group), trainable)]
