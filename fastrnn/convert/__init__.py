@@ -18,8 +18,9 @@ Examples
 >>> output.shape, h_n.shape
 ((4, 5, 2), (1, 4, 2))
 """
+from ._graph import Model
 from ._keras import from_keras_config
 from ._keras_files import load_keras
 from ._torch import TorchRNN, from_torch
 
-__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN"]
+__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN", "Model"]

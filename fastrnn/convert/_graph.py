@@ -430,11 +430,27 @@ def mixed_policies(config):
     return found
 
 
-def needs_graph(config):
+def _class_names(config):
+    """Every ``class_name`` in a config."""
+    if isinstance(config, dict):
+        found = {config["class_name"]} if isinstance(config.get("class_name"), str) else set()
+        for value in config.values():
+            found |= _class_names(value)
+        return found
+    if isinstance(config, list):
+        return set().union(*(_class_names(v) for v in config)) if config else set()
+    return set()
+
+
+def needs_graph(config, custom_objects=None):
     """Whether a model config needs :class:`Model` (else the Sequential path loads it):
-    functional models other than a plain chain, nested models, mixed dtype policies."""
+    functional models other than a plain chain, nested models, mixed dtype policies,
+    custom layers."""
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         return False
+    if custom_objects and config.get("class_name") in MODEL_CLASSES and \
+            _class_names(config) & set(custom_objects):
+        return True
     if config.get("class_name") in MODEL_CLASSES and mixed_policies(config):
         return True
     class_name, layers = config.get("class_name"), config["config"].get("layers")

@@ -291,7 +291,7 @@ def saving_names(configs):
     return names
 
 
-def model_spec(config, source):
+def model_spec(config, source, custom_objects=None):
     """Check a Keras model config and describe it as a :data:`ModelSpec`.
 
     Sequential models and functional models that are a single chain of
@@ -299,7 +299,7 @@ def model_spec(config, source):
     """
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError(f"{source}: the model config is not a Keras model config")
-    if _graph.needs_graph(config):      # DAGs, nested models, mixed policies: a Model
+    if _graph.needs_graph(config, custom_objects):   # DAGs, nested models, ...: a Model
         return _graph.graph_spec(config, source)
     class_name, inner = config.get("class_name"), config["config"]
     layers = inner.get("layers")
@@ -386,7 +386,7 @@ def _inbound_layers(nodes):
     return [h[0] for h in history]
 
 
-def build_model(spec, weights, keras3, source):
+def build_model(spec, weights, keras3, source, custom_objects=None):
     """A built :class:`fastrnn.Sequential` for ``spec`` with every layer's ``weights`` set.
 
     ``weights``: one list of arrays per layer of ``spec.layers``.  The model
@@ -394,7 +394,7 @@ def build_model(spec, weights, keras3, source):
     (``_graph.GraphSpec``) gives a functional ``_graph.Model``.
     """
     if isinstance(spec, _graph.GraphSpec):
-        return _graph.build_graph_model(spec, weights, keras3, source)
+        return _graph.build_graph_model(spec, weights, keras3, source, custom_objects)
     layers = [layer_from_config(config, keras3, source) for config in spec.layers]
     model = Sequential(name=spec.name)
     try:

@@ -43,7 +43,7 @@ def _h5py():
     return h5py
 
 
-def load_keras(path):
+def load_keras(path, custom_objects=None):
     """Load a Keras model file into a :class:`fastrnn.Sequential`.
 
     Parameters
@@ -56,10 +56,16 @@ def load_keras(path):
         ``GRU`` / ``RNN`` (built-in cells), ``Bidirectional``, ``Dense`` and
         ``Dropout`` layers.
 
+    custom_objects : dict, optional
+        ``class name -> fastrnn layer class`` for layers of your own in the file
+        (built with ``cls.from_config(config)``); nothing else is executed.
+
     Returns
     -------
-    Sequential
-        Built, weights loaded: ``model.predict(x)`` gives the Keras model's outputs.
+    Sequential or fastrnn.convert.Model
+        Built, weights loaded: ``model.predict(x)`` gives the Keras model's outputs
+        (a :class:`fastrnn.convert.Model` for functional graphs, nested models and
+        mixed-precision policies).
 
     Raises
     ------
@@ -81,12 +87,12 @@ def load_keras(path):
     reader = _reader_for(source)
     try:
         with reader(source, h5py) as (config, version, read_weights):
-            spec = model_spec(config, source)
+            spec = model_spec(config, source, custom_objects)
             weights = read_weights(spec)
     except _READ_ERRORS as exc:
         raise ValueError(f"{source}: cannot read the model (damaged, truncated or not a "
                          f"Keras file?): {exc}") from None
-    return build_model(spec, weights, is_keras3_version(version), source)
+    return build_model(spec, weights, is_keras3_version(version), source, custom_objects)
 
 
 def _reader_for(source):
