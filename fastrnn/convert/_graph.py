@@ -662,8 +662,10 @@ def model_from_config(config, keras3, where, custom_objects=None):
     if isinstance(input_refs, dict):
         # Keras matches dict inputs by key; the key is the InputLayer's name
         input_names = [ref.layer for ref in input_refs.values()]
-    return Model([inputs[n] for n in input_names], nodes, outputs, name=inner.get("name"),
-                 input_structure=input_structure)
+    model = Model([inputs[n] for n in input_names], nodes, outputs, name=inner.get("name"),
+                  input_structure=input_structure)
+    model._config_layers = objects      # config name -> layer (for loading weights)
+    return model
 
 
 def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
@@ -712,10 +714,10 @@ def build_graph_model(spec, weights, keras3, source, custom_objects=None):
         model._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
     except (TypeError, ValueError, IndexError) as exc:
         raise ValueError(f"{source}: the model's layers do not fit together: {exc}") from None
-    by_name = {layer.name: layer for layer in model.layers}
+    used = {id(layer) for layer in model.layers}
     for config, arrays in zip(spec.layers, weights):
-        layer = by_name.get(_layer_name(config))
-        if layer is None:      # a layer no output depends on: Keras keeps it, we skip it
+        layer = model._config_layers.get(_layer_name(config))
+        if layer is None or id(layer) not in used:   # no output depends on it: not run
             continue
         set_layer_weights(layer, arrays, source)
     policies = sorted(mixed_policies(spec.config))
