@@ -35,7 +35,7 @@ from .layers import (Activation, Add, AdditiveAttention, Attention, Average,  # 
                      GaussianDropout, GaussianNoise, GlobalAveragePooling1D,
                      GlobalMaxPooling1D, LayerNormalization, Maximum, MaxPooling1D, Minimum,
                      Multiply, Permute, RepeatVector, Reshape, SpatialDropout1D, Subtract,
-                     TimeDistributed)
+                     TimeDistributed, ZeroPadding1D)
 from .layers import MODEL_LAYERS as _MODEL_LAYERS  # noqa: E402
 
 __all__ += _MODEL_LAYERS

@@ -17,7 +17,7 @@ from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, 
 from .normalization import BatchNormalization, LayerNormalization  # noqa: E402
 from .pooling import (AveragePooling1D, GlobalAveragePooling1D,  # noqa: E402
                       GlobalMaxPooling1D, MaxPooling1D)
-from .reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: E402
+from .reshaping import Flatten, Permute, RepeatVector, Reshape, ZeroPadding1D  # noqa: E402
 from .time_distributed import TimeDistributed  # noqa: E402
 
 #: The layers around recurrent layers (issue 13), exported here and from ``fastrnn``.
@@ -26,5 +26,5 @@ MODEL_LAYERS = ["Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1
                 "TimeDistributed", "Activation", "SpatialDropout1D", "GaussianNoise",
                 "GaussianDropout", "Flatten", "Reshape", "Permute", "RepeatVector",
                 "Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-                "Dot", "Attention", "AdditiveAttention"]
+                "Dot", "Attention", "AdditiveAttention", "ZeroPadding1D"]
 __all__ += MODEL_LAYERS

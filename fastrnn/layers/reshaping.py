@@ -1,4 +1,5 @@
-"""Shape layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector`` (as tf.keras).
+"""Shape layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, ``ZeroPadding1D``
+(as tf.keras).
 
 None of them passes a mask on (as Keras 3).  The batch axis is never touched.
 """
@@ -9,7 +10,7 @@ import numpy as np
 from .. import _validation as check
 from .base import Layer, register
 
-__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector"]
+__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector", "ZeroPadding1D"]
 
 
 def _array(layer, inputs, min_rank=1):
@@ -191,4 +192,61 @@ class RepeatVector(Layer):
     def get_config(self):
         config = super().get_config()
         config["n"] = self.n
+        return config
+
+
+@register
+class ZeroPadding1D(Layer):
+    """Zeros added at the start and end of the time axis (tf.keras ``ZeroPadding1D``).
+
+    Parameters
+    ----------
+    padding : int or tuple of 2 ints, default 1
+        Steps added before and after.
+    data_format : {"channels_last", "channels_first"}, optional
+        ``channels_first`` inputs are ``(batch, channels, steps)`` (Keras 3's argument).
+    **kwargs
+        :class:`fastrnn.Layer` arguments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> fr.ZeroPadding1D((1, 2))(np.ones((1, 3, 2))).shape
+    (1, 6, 2)
+    """
+
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        items = [padding, padding] if isinstance(padding, (int, np.integer)) else list(padding)
+        if len(items) != 2 or any(isinstance(p, (bool, np.bool_)) or not isinstance(
+                p, (int, np.integer)) or p < 0 for p in items):
+            raise ValueError(f"padding must be an int or a pair of ints >= 0, got {padding!r}")
+        self.padding = (int(items[0]), int(items[1]))
+        self.data_format = check.choice(data_format or "channels_last", "data_format",
+                                        ("channels_last", "channels_first"))
+
+    @property
+    def _time_axis(self):
+        return 1 if self.data_format == "channels_last" else 2
+
+    def call(self, inputs):
+        """``inputs`` with ``padding`` zero steps before and after."""
+        x = _array(self, inputs)
+        if x.ndim != 3:
+            raise ValueError(f"layer {self.name!r} expects 3-D inputs, got shape {x.shape}")
+        widths = [(0, 0)] * 3
+        widths[self._time_axis] = self.padding
+        return np.pad(x, widths)
+
+    def compute_output_shape(self, input_shape):
+        """The input shape with ``sum(padding)`` more steps."""
+        shape = list(input_shape)
+        axis = self._time_axis
+        shape[axis] = None if shape[axis] is None else shape[axis] + sum(self.padding)
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"padding": self.padding, "data_format": self.data_format})
         return config
