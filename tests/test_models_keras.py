@@ -326,7 +326,7 @@ def _conv_reference(x, kernel, bias, stride, dilation, padding, groups):
 
 @pytest.mark.parametrize("padding", ["valid", "same", "causal"])
 @pytest.mark.parametrize("stride,dilation,groups", [(1, 1, 1), (2, 1, 3), (1, 3, 1),
-                                                    (3, 1, 1)])
+                                                    (3, 1, 1), (2, 2, 1)])
 def test_conv1d_matches_direct_sum(padding, stride, dilation, groups, monkeypatch):
     rng = np.random.default_rng(7)
     x = rng.normal(size=(3, 23, 6))

@@ -22,5 +22,6 @@ from ._graph import Model
 from ._keras import from_keras_config
 from ._keras_files import load_keras
 from ._torch import TorchRNN, from_torch
+from ._torch_heads import rnn_layers
 
-__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN", "Model"]
+__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN", "Model", "rnn_layers"]

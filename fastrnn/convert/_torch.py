@@ -24,6 +24,7 @@ import numpy as np
 from .. import _validation as check
 from ..layers.recurrent import GRU, LSTM, SimpleRNN
 from ..layers.wrappers import Bidirectional
+from . import _torch_heads as _heads
 
 __all__ = ["TorchRNN", "from_torch", "keras_weights_from_torch"]
 
@@ -267,8 +268,10 @@ def _mode(mode, nonlinearity):
 
 
 def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectional=None,
-               batch_first=None, nonlinearity=None):
-    """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``.
+               batch_first=None, nonlinearity=None, prefix=None, **settings):
+    """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``, or the
+    fastrnn layer of a head module (``nn.Linear``, ``nn.Embedding``, ``nn.LayerNorm``,
+    ``nn.Dropout``, ``nn.Conv1d``, activations, an ``nn.Sequential`` of those).
 
     Parameters
     ----------
@@ -286,10 +289,19 @@ def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectiona
         Required with a state_dict (torch's layout of ``x`` and ``output``).
     nonlinearity : {"tanh", "relu"}, optional
         For ``mode="RNN"``.
+    prefix : str, optional
+        With a state_dict: use only its keys starting with ``prefix`` (removed),
+        e.g. ``"lstm."`` or ``"fc."`` in a whole model's state_dict.
+    **settings
+        With a state_dict and ``mode="Linear"`` / ``"Embedding"`` /
+        ``"LayerNorm"`` / ``"Conv1d"``: the module's arguments that the state_dict
+        does not hold (``padding_idx``; ``eps``, ``normalized_shape``;
+        ``stride``, ``padding``, ``dilation``, ``groups``).  See
+        ``fastrnn.convert._torch_heads``.
 
     Returns
     -------
-    TorchRNN
+    TorchRNN, or a fastrnn layer for a head
         ``rnn(x, hx=None)`` returns what the module returns: ``(output, h_n)``,
         or ``(output, (h_n, c_n))`` for an LSTM, as NumPy arrays.
 
@@ -299,6 +311,13 @@ def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectiona
         Unsupported module (``proj_size``), missing / unexpected keys, wrong
         shapes, or arguments that contradict the module or its weights.
     """
+    if _heads.is_head(module_or_state_dict, mode):      # Linear, Embedding, ..., Sequential
+        return _heads.from_torch_head(module_or_state_dict, mode=mode, prefix=prefix,
+                                      **settings)
+    if settings:
+        raise TypeError(f"from_torch: unexpected argument(s) {sorted(settings)}")
+    if prefix is not None and isinstance(module_or_state_dict, dict):
+        module_or_state_dict = _heads.state_of(module_or_state_dict, prefix, "from_torch")
     given = {"mode": mode, "num_layers": num_layers, "bidirectional": bidirectional,
              "batch_first": batch_first, "nonlinearity": nonlinearity}
     if hasattr(module_or_state_dict, "state_dict") and hasattr(module_or_state_dict, "mode"):

@@ -60,6 +60,8 @@ class Conv1D(Layer):
     data_format : {"channels_last", "channels_first"}, default "channels_last"
         ``channels_first`` inputs are ``(batch, channels, steps)``.
     dilation_rate : int or tuple of 1 int, default 1
+        May be combined with ``strides > 1`` (tf.keras refuses that; torch's
+        ``Conv1d`` allows it, and the math is the same sum).
     groups : int, default 1
         Channels and filters are split into this many independent blocks.
     activation : optional
@@ -102,8 +104,6 @@ class Conv1D(Layer):
         if self.filters % self.groups:
             raise ValueError(f"filters ({self.filters}) must be a multiple of groups "
                              f"({self.groups})")
-        if self.strides[0] > 1 and self.dilation_rate[0] > 1:
-            raise ValueError("strides > 1 and dilation_rate > 1 cannot be combined (as tf.keras)")
         if self.padding == "causal" and self.data_format == "channels_first":
             raise ValueError("padding='causal' needs data_format='channels_last' (as tf.keras)")
         self.activation = activations.get(activation)

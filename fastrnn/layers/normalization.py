@@ -78,19 +78,28 @@ class _Normalization(Layer):
         return shape
 
     def _input(self, inputs):
+        """``(x, axes)``: the input cast, and the normalized axes for its rank.
+
+        Axes given as negative numbers (the default -1) count from the end, so
+        inputs of another rank with the same trailing sizes are accepted.
+        """
         x = check.as_real_array(inputs, "inputs", self._compute_dtype)
-        if x.ndim != self._ndim or any(x.shape[a] != self._shape[i]
-                                       for i, a in enumerate(self._axes)):
+        axes = self._axes
+        given = self.axis if isinstance(self.axis, list) else [self.axis]
+        if x.ndim != self._ndim and all(a < 0 for a in given) and x.ndim >= len(given) + 1:
+            axes = _axes(self.axis, x.ndim)
+        if x.ndim < 2 or tuple(x.shape[a] for a in axes) != tuple(self._shape) or (
+                x.ndim != self._ndim and axes is self._axes):
             raise ValueError(f"layer {self.name!r} was built for inputs of rank {self._ndim} "
                              f"with sizes {self._shape} on axes {self._axes}, got shape "
                              f"{x.shape}")
-        return x
+        return x, axes
 
-    def _affine(self, y, ndim):
+    def _affine(self, y, axes):
         if self.gamma is not None:
-            y = y * _broadcast(self.gamma, self._axes, ndim)
+            y = y * _broadcast(self.gamma, axes, y.ndim)
         if self.beta is not None:
-            y = y + _broadcast(self.beta, self._axes, ndim)
+            y = y + _broadcast(self.beta, axes, y.ndim)
         return y
 
     def compute_output_shape(self, input_shape):
@@ -162,15 +171,14 @@ class LayerNormalization(_Normalization):
 
     def call(self, inputs):
         """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the normalized axes."""
-        x = self._input(inputs)
-        axes = tuple(self._axes)
-        variance = x.var(axis=axes, keepdims=True)
+        x, axes = self._input(inputs)
+        variance = x.var(axis=tuple(axes), keepdims=True)
         inv = 1.0 / np.sqrt(variance + x.dtype.type(self.epsilon))
         if self.rms_scaling:
             y = x * inv
         else:
-            y = (x - x.mean(axis=axes, keepdims=True)) * inv
-        return self._affine(y, x.ndim).astype(x.dtype, copy=False)
+            y = (x - x.mean(axis=tuple(axes), keepdims=True)) * inv
+        return self._affine(y, axes).astype(x.dtype, copy=False)
 
     def get_config(self):
         config = super().get_config()
@@ -256,11 +264,11 @@ class BatchNormalization(_Normalization):
         if training:
             raise ValueError(f"layer {self.name!r}: BatchNormalization with training=True "
                              f"is not supported (fastrnn runs inference)")
-        x = self._input(inputs)
-        mean = _broadcast(self.moving_mean, self._axes, x.ndim)
-        inv = 1.0 / np.sqrt(_broadcast(self.moving_variance, self._axes, x.ndim)
+        x, axes = self._input(inputs)
+        mean = _broadcast(self.moving_mean, axes, x.ndim)
+        inv = 1.0 / np.sqrt(_broadcast(self.moving_variance, axes, x.ndim)
                             + x.dtype.type(self.epsilon))
-        return self._affine((x - mean) * inv, x.ndim).astype(x.dtype, copy=False)
+        return self._affine((x - mean) * inv, axes).astype(x.dtype, copy=False)
 
     def get_config(self):
         config = super().get_config()
