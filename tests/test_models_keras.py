@@ -414,3 +414,19 @@ def test_merge_output_masks_follow_keras3():
     np.testing.assert_array_equal(fr.Add().compute_mask([x, x], [m1, m2]), m1 | m2)
     assert fr.Add().compute_mask([x, x], [m1, None]) is None
     assert fr.Dot(axes=2).compute_mask([x, x], [m1, m2]) is None
+
+
+@needs_h5py
+@pytest.mark.parametrize("name", ["seq2seq", "masked_merges", "shared_nested",
+                                  "nested_functional", "text_attention"])
+def test_model_config_round_trip(name, model_arrays):
+    model = load_keras(fixture(f"k3m_{name}.keras"))
+    config = json.loads(json.dumps(model.get_config()))       # plain JSON
+    copy = Model.from_config(config)
+    assert [type(layer).__name__ for layer in copy.layers] == \
+        [type(layer).__name__ for layer in model.layers]
+    copy.set_weights(model.get_weights())
+    xs, ys = _model_io(name, model_arrays)
+    feed = xs if len(xs) > 1 else xs[0]
+    for got, want in zip(_outputs(copy.predict(feed)), ys):
+        assert_close(got, want)

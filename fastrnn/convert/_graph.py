@@ -26,7 +26,8 @@ import collections
 import numpy as np
 
 from .. import _validation as check
-from ..layers.base import Layer, Placeholder, call_accepts, deserialize, flatten
+from ..layers.base import (Layer, Placeholder, call_accepts, deserialize, flatten, register,
+                           serialize)
 
 __all__ = ["Model", "GraphSpec", "graph_spec", "build_graph_model", "MASK_OPS",
            "CONTAINER_LAYERS", "container_chunks"]
@@ -113,6 +114,7 @@ def _as_list(value):
     return list(value) if isinstance(value, list) else [value]
 
 
+@register
 class Model(Layer):
     """A functional model: a directed acyclic graph of layers (Keras ``Model``), for inference.
 
@@ -316,6 +318,48 @@ class Model(Layer):
             if getattr(layer, "stateful", False):
                 layer.reset_states()
 
+    # ---- configs --------------------------------------------------------------
+
+    def get_config(self):
+        """A Keras-3-style functional config: layers with their inbound nodes, inputs, outputs.
+
+        ``Model.from_config(model.get_config())`` rebuilds the same graph (new
+        weights: copy them with ``set_weights(model.get_weights())``).
+        """
+        entries = [{"class_name": "InputLayer", "name": name,
+                    "config": {"batch_shape": list(shape), "dtype": dtype, "name": name},
+                    "inbound_nodes": []} for name, shape, dtype in self._input_specs]
+        by_name = {}
+        for node in self._nodes:
+            entry = by_name.get(node.name)
+            if entry is None:
+                if node.op is not None:
+                    entry = {"module": "keras.src.ops", "class_name": node.op,
+                             "config": dict(node.op_config)}
+                else:
+                    entry = dict(serialize(node.layer))
+                entry.update(name=node.name, inbound_nodes=[])
+                by_name[node.name] = entry
+                entries.append(entry)
+            entry["inbound_nodes"].append((node.index, {"args": _unref(node.args),
+                                                        "kwargs": _unref(node.kwargs)}))
+        for entry in entries:
+            entry["inbound_nodes"] = [call for _, call in sorted(entry["inbound_nodes"],
+                                                                 key=lambda c: c[0])]
+        inputs = [[name, 0, 0] for name in self.input_names]
+        return {"name": self.name, "layers": entries,
+                "input_layers": inputs if self._input_structure != "single" else inputs[0],
+                "output_layers": _unref(self._outputs, history_only=True)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A built Model (fresh weights) from :meth:`get_config`'s dict."""
+        model = model_from_config({"class_name": "Functional", "config": config}, False,
+                                  "Model.from_config", custom_objects)
+        placeholders = [Placeholder(shape, dtype) for _, shape, dtype in model._input_specs]
+        model._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
+        return model
+
     def summary(self, print_fn=print):
         """Print one line per layer (name, class, number of weights, inputs) and the totals."""
         lines = [f"Model: {self.name!r} (functional: inputs {self.input_names}, outputs "
@@ -334,6 +378,19 @@ class Model(Layer):
                          f"{sources}")
         lines.append(f"Total weights: {sum(int(np.prod(w.shape)) for w in self.weights)}")
         print_fn("\n".join(lines))
+
+
+def _unref(template, history_only=False):
+    """A template with each :class:`Ref` written back as a Keras 3 tensor reference."""
+    if isinstance(template, Ref):
+        history = [template.layer, template.node, template.tensor]
+        return history if history_only else {"class_name": "__keras_tensor__",
+                                             "config": {"keras_history": history}}
+    if isinstance(template, list):
+        return [_unref(item, history_only) for item in template]
+    if isinstance(template, dict):
+        return {key: _unref(item, history_only) for key, item in template.items()}
+    return template
 
 
 def _map(structure, fn):
