@@ -44,17 +44,19 @@ def _h5py():
 
 
 def load_keras(path, custom_objects=None):
-    """Load a Keras model file into a :class:`fastrnn.Sequential`.
+    """Load a Keras model file into a :class:`fastrnn.Sequential` or a functional
+    :class:`fastrnn.convert.Model`.
 
     Parameters
     ----------
     path : str or path-like
         A ``.keras`` archive or a legacy ``.h5`` full-model file, saved by
-        tf.keras 2 (tf_keras) or Keras 3, of a Sequential model (or a
-        functional model that is a single chain of layers) made of
-        ``InputLayer``, ``Embedding``, ``Masking``, ``SimpleRNN`` / ``LSTM`` /
-        ``GRU`` / ``RNN`` (built-in cells), ``Bidirectional``, ``Dense`` and
-        ``Dropout`` layers.
+        tf.keras 2 (tf_keras) or Keras 3, of a Sequential or functional model
+        (any graph: several inputs / outputs, shared layers, nested models,
+        ``return_state`` -> ``initial_state``) made of the layers listed in the
+        README ("Supported layers"): recurrent layers, ``Embedding``,
+        ``Masking``, ``Dense``, ``Conv1D``, pooling, normalization, merging,
+        attention, reshaping layers and ``TimeDistributed``.
 
     custom_objects : dict, optional
         ``class name -> fastrnn layer class`` for layers of your own in the file

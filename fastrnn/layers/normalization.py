@@ -151,7 +151,7 @@ class LayerNormalization(_Normalization):
     >>> import fastrnn as fr
     >>> y = fr.LayerNormalization()(np.array([[1.0, 3.0]], "float32"))
     >>> np.round(y, 3).tolist()
-    [[-0.999, 0.999]]
+    [[-1.0, 1.0]]
     """
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,

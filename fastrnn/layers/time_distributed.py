@@ -6,7 +6,6 @@ The mask received passes on unchanged.
 """
 import numpy as np
 
-from .. import _validation as check
 from .base import Layer, call_accepts, deserialize, register, serialize
 
 __all__ = ["TimeDistributed"]
