@@ -1,9 +1,9 @@
 """Whole models (issue 13) against real Keras 3 outputs, from committed fixtures.
 
 ``fixtures/make_model_fixtures.py`` recorded them with Keras 3 on its torch
-backend: 54 layer cases (config, weights, inputs, Keras output) and 12 model
-files (``.keras`` and legacy ``.h5``) with their ``predict`` outputs.  No Keras
-is needed here.  Independent NumPy references (direct sums written from the
+backend (``k3``) and with tf.keras 2 (tf_keras, ``k2``): layer cases (config,
+weights, inputs, Keras output) and 12 model files each (``.keras`` and legacy
+``.h5``) with their ``predict`` outputs.  No Keras is needed here.  Independent NumPy references (direct sums written from the
 definitions) check Conv1D, pooling and attention beyond the recorded configs.
 """
 import importlib.util
@@ -15,7 +15,7 @@ import pytest
 
 import fastrnn as fr
 from fastrnn.convert import Model, load_keras
-from fastrnn.convert._keras import layer_from_config
+from fastrnn.convert._graph import _make_layer
 from fastrnn.layers import conv as conv_module
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -23,12 +23,15 @@ ATOL = 1e-5
 MODELS = ["conv_lstm", "text_attention", "seq2seq", "two_inputs", "tagger", "shared_nested",
           "cnn_bn", "repeat_permute", "masked_merges", "nested_functional"]
 FORMATS = [".keras", ".h5"]
+VERSIONS = ["k2", "k3"]
 
 needs_h5py = pytest.mark.skipif(importlib.util.find_spec("h5py") is None,
                                 reason="h5py is needed to read Keras model files")
 
-with open(os.path.join(FIXTURES, "k3_layer_cases.json")) as _f:
-    LAYER_CASES = json.load(_f)
+LAYER_CASES = {}
+for _version in VERSIONS:
+    with open(os.path.join(FIXTURES, f"{_version}_layer_cases.json")) as _f:
+        LAYER_CASES.update({f"{_version}/{name}": case for name, case in json.load(_f).items()})
 
 
 def fixture(name):
@@ -45,14 +48,20 @@ def assert_close(got, want):
 
 @pytest.fixture(scope="module")
 def layer_arrays():
-    with np.load(fixture("k3_layer_cases.npz")) as data:
-        return {key: data[key] for key in data.files}
+    arrays = {}
+    for version in VERSIONS:
+        with np.load(fixture(f"{version}_layer_cases.npz")) as data:
+            arrays.update({f"{version}/{key}": data[key] for key in data.files})
+    return arrays
 
 
 @pytest.fixture(scope="module")
 def model_arrays():
-    with np.load(fixture("k3m_models.npz")) as data:
-        return {key: data[key] for key in data.files}
+    arrays = {}
+    for version in VERSIONS:
+        with np.load(fixture(f"{version}m_models.npz")) as data:
+            arrays.update({f"{version}m_{key}": data[key] for key in data.files})
+    return arrays
 
 
 def _case(name, arrays):
@@ -62,9 +71,9 @@ def _case(name, arrays):
     return meta, xs, ws, arrays[f"{name}/y"]
 
 
-def _built_layer(meta, xs, ws):
-    layer = layer_from_config({"class_name": meta["class_name"], "config": meta["config"]},
-                              True, "test")
+def _built_layer(meta, xs, ws, name):
+    layer = _make_layer({"class_name": meta["class_name"], "config": meta["config"]},
+                        name.startswith("k3/"), "test", None)
     placeholders = [fr.Input(x.shape[1:]) for x in xs]
     layer(placeholders if len(placeholders) > 1 else placeholders[0])
     layer.set_weights(ws)
@@ -89,17 +98,18 @@ def _call(layer, xs, masked):
 @pytest.mark.parametrize("name", sorted(LAYER_CASES))
 def test_layer_matches_keras(name, layer_arrays):
     meta, xs, ws, want = _case(name, layer_arrays)
-    layer = _built_layer(meta, xs, ws)
+    layer = _built_layer(meta, xs, ws, name)
     assert_close(_call(layer, xs, meta["masked"]), want)
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_CASES))
 def test_layer_shapes_weights_and_config_round_trip(name, layer_arrays):
     meta, xs, ws, want = _case(name, layer_arrays)
-    layer = _built_layer(meta, xs, ws)
+    layer = _built_layer(meta, xs, ws, name)
     # symbolic output shape = the shape Keras produced (batch unknown)
     placeholders = [fr.Input(x.shape[1:]) for x in xs]
     fresh = type(layer).from_config(layer.get_config())
+    fresh._mask_rules = getattr(layer, "_mask_rules", None)
     symbolic = fresh(placeholders if len(placeholders) > 1 else placeholders[0])
     assert symbolic.shape == (None,) + want.shape[1:]
     # get_weights gives back Keras's list, in Keras's order and layout
@@ -113,8 +123,10 @@ def test_layer_shapes_weights_and_config_round_trip(name, layer_arrays):
                                   _call(layer, xs, meta["masked"]))
 
 
-def test_layer_cases_cover_every_new_layer():
-    covered = {meta["class_name"] for meta in LAYER_CASES.values()}
+@pytest.mark.parametrize("version", VERSIONS)
+def test_layer_cases_cover_every_new_layer(version):
+    covered = {meta["class_name"] for name, meta in LAYER_CASES.items()
+               if name.startswith(version + "/")}
     assert covered == set(fr.layers.MODEL_LAYERS)
 
 
@@ -137,9 +149,10 @@ def _outputs(y):
 @needs_h5py
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name", MODELS)
-def test_model_predicts_like_keras(name, fmt, model_arrays):
-    model = load_keras(fixture(f"k3m_{name}{fmt}"))
-    xs, ys = _model_io(name, model_arrays)
+@pytest.mark.parametrize("version", ["k2m", "k3m"])
+def test_model_predicts_like_keras(version, name, fmt, model_arrays):
+    model = load_keras(fixture(f"{version}_{name}{fmt}"))
+    xs, ys = _model_io(f"{version}_{name}", model_arrays)
     got = _outputs(model.predict(xs if len(xs) > 1 else xs[0]))
     assert len(got) == len(ys)
     for g, y in zip(got, ys):
@@ -153,14 +166,14 @@ def test_model_predicts_like_keras(name, fmt, model_arrays):
 def test_functional_inputs_and_outputs_keep_keras_structure(model_arrays):
     model = load_keras(fixture("k3m_masked_merges.keras"))
     assert isinstance(model, Model)
-    xs, ys = _model_io("masked_merges", model_arrays)
+    xs, ys = _model_io("k3m_masked_merges", model_arrays)
     out = model.predict({"a": xs[0], "b": xs[1]})
     assert sorted(out) == ["last", "pooled"]
     assert_close(out["last"], ys[0])
     assert_close(out["pooled"], ys[1])
     two = load_keras(fixture("k3m_two_inputs.keras"))
     assert two.input_names == ["sequence", "meta"]
-    xs, ys = _model_io("two_inputs", model_arrays)
+    xs, ys = _model_io("k3m_two_inputs", model_arrays)
     by_name = two.predict({"meta": xs[1], "sequence": xs[0]})
     assert isinstance(by_name, list) and len(by_name) == 2
     assert_close(by_name[0], ys[0])
@@ -176,8 +189,8 @@ def test_functional_inputs_and_outputs_keep_keras_structure(model_arrays):
 def test_masks_change_the_result(model_arrays):
     """The text model's padding matters: without the mask rows differ (so the mask is used)."""
     model = load_keras(fixture("k3m_text_attention.keras"))
-    ids = model_arrays["text_attention/x0"]
-    want = model_arrays["text_attention/y0"]
+    ids = model_arrays["k3m_text_attention/x0"]
+    want = model_arrays["k3m_text_attention/y0"]
     assert_close(model.predict(ids), want)
     row = ids[1:2].copy()
     padded_more = np.concatenate([row, np.zeros((1, 4), row.dtype)], axis=1)
@@ -196,9 +209,11 @@ def test_shared_layer_is_one_object_and_weights_count_once():
 @needs_h5py
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("policy", ["mixedbfloat16", "mixedfloat16"])
-def test_mixed_precision_loads_and_computes_in_float32(policy, fmt, model_arrays):
-    model = load_keras(fixture(f"k3m_{policy}{fmt}"))
-    x, want = model_arrays[f"{policy}/x0"], model_arrays[f"{policy}/y0"]
+@pytest.mark.parametrize("version", ["k2m", "k3m"])
+def test_mixed_precision_loads_and_computes_in_float32(version, policy, fmt, model_arrays):
+    model = load_keras(fixture(f"{version}_{policy}{fmt}"))
+    x = model_arrays[f"{version}_{policy}/x0"]
+    want = model_arrays[f"{version}_{policy}/y0"]
     got = model.predict(x)
     assert got.dtype == np.float32
     assert_close(got, want)       # the float32 twin's output (same weights)
@@ -288,7 +303,7 @@ def test_encoder_decoder_built_by_hand_matches_keras_file(model_arrays):
     """The seq2seq file's weights in a hand-written LSTM pair give the file's outputs."""
     model = load_keras(fixture("k3m_seq2seq.keras"))
     enc, dec, head = model.layers
-    xs, ys = _model_io("seq2seq", model_arrays)
+    xs, ys = _model_io("k3m_seq2seq", model_arrays)
     _, h, c = enc(xs[0])
     assert_close(head(dec(xs[1], initial_state=[h, c])), ys[0])
 
@@ -426,7 +441,20 @@ def test_model_config_round_trip(name, model_arrays):
     assert [type(layer).__name__ for layer in copy.layers] == \
         [type(layer).__name__ for layer in model.layers]
     copy.set_weights(model.get_weights())
-    xs, ys = _model_io(name, model_arrays)
+    xs, ys = _model_io(f"k3m_{name}", model_arrays)
     feed = xs if len(xs) > 1 else xs[0]
     for got, want in zip(_outputs(copy.predict(feed)), ys):
         assert_close(got, want)
+
+
+def test_keras2_single_output_lists_are_unwrapped_as_tf_keras_does(model_arrays):
+    """tf.keras 2 writes ``output_layers=[[name, 0, 0]]`` and predicts one array."""
+    model = load_keras(fixture("k2m_text_attention.keras"))
+    out = model.predict(model_arrays["k2m_text_attention/x0"])
+    assert isinstance(out, np.ndarray)
+    copy = Model.from_config(json.loads(json.dumps(model.get_config())))
+    copy.set_weights(model.get_weights())
+    np.testing.assert_array_equal(copy.predict(model_arrays["k2m_text_attention/x0"]), out)
+    listed = load_keras(fixture("k3m_two_inputs.keras"))
+    assert isinstance(Model.from_config(listed.get_config()).predict(
+        _model_io("k3m_two_inputs", model_arrays)[0]), list)

@@ -347,9 +347,12 @@ class Model(Layer):
             entry["inbound_nodes"] = [call for _, call in sorted(entry["inbound_nodes"],
                                                                  key=lambda c: c[0])]
         inputs = [[name, 0, 0] for name in self.input_names]
+        structure = ("dict" if isinstance(self._outputs, dict) else
+                     "list" if isinstance(self._outputs, list) else "single")
         return {"name": self.name, "layers": entries,
                 "input_layers": inputs if self._input_structure != "single" else inputs[0],
-                "output_layers": _unref(self._outputs, history_only=True)}
+                "output_layers": _unref(self._outputs, history_only=True),
+                "output_structure": structure}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -591,12 +594,18 @@ def _calls(layer_config, where):
     return calls
 
 
-def _io_refs(value, where, what):
-    """``input_layers`` / ``output_layers`` as ``(structure, refs)``: a Ref, list or dict."""
+def _io_refs(value, where, what, keras3=True):
+    """``input_layers`` / ``output_layers`` as ``(structure, refs)``: a Ref, list or dict.
+
+    tf.keras 2 writes a list even for one tensor, and its model then takes and
+    returns that one tensor (Keras 3 writes the bare reference for that case).
+    """
     if isinstance(value, dict):
         return "dict", {k: _parse_ref(v, where) for k, v in value.items()}
     if _looks_like_ref_list(value):
         return "single", _parse_ref(value, where)
+    if not keras3 and isinstance(value, list) and len(value) == 1:
+        return "single", _parse_ref(value[0], where)
     if isinstance(value, list) and value:
         return "list", [_parse_ref(v, where) for v in value]
     raise ValueError(f"{where}: the model config has no valid {what}")
@@ -644,7 +653,11 @@ def _make_layer(layer_config, keras3, where, custom_objects):
         return model_from_config(layer_config, keras3, where, custom_objects)
     if class_name not in SUPPORTED_LAYERS:
         _refuse(class_name, name, where)
-    return layer_from_config(layer_config, keras3, where)
+    layer = layer_from_config(layer_config, keras3, where)
+    if not keras3 and hasattr(layer, "_mask_rules") and \
+            "mask_rules" not in (layer_config.get("config") or {}):
+        layer._mask_rules = "keras2"     # a merge layer from a tf.keras 2 file
+    return layer
 
 
 def _sequential_as_graph(config, where):
@@ -707,8 +720,12 @@ def model_from_config(config, keras3, where, custom_objects=None):
             continue
         objects[_layer_name(layer_config)] = _make_layer(layer_config, keras3, where,
                                                          custom_objects)
-    input_structure, input_refs = _io_refs(inner.get("input_layers"), where, "input_layers")
-    _, outputs = _io_refs(inner.get("output_layers"), where, "output_layers")
+    input_structure, input_refs = _io_refs(inner.get("input_layers"), where, "input_layers",
+                                           keras3)
+    # fastrnn's own configs say how the outputs are returned (a list of one stays a list)
+    exact = inner.get("output_structure") == "list"
+    _, outputs = _io_refs(inner.get("output_layers"), where, "output_layers",
+                          keras3 or exact)
     ordered_inputs = (list(input_refs.values()) if isinstance(input_refs, dict)
                       else _as_list(input_refs))
     for ref in ordered_inputs:
@@ -732,7 +749,12 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
         name = _layer_name(layer_config)
         if layer_config["class_name"] == "InputLayer":
             continue
-        for index, (args, kwargs) in enumerate(_calls(layer_config, where)):
+        # tf.keras 2 numbers the calls of a nested model built on an Input from 1 (its
+        # call 0 links its own input to its output and is not in the config)
+        nodes = layer_config.get("inbound_nodes") or []
+        first = int(layer_config["class_name"] in MODEL_CLASSES and bool(nodes)
+                    and isinstance(nodes[0], list) and _has_input_layer(layer_config))
+        for index, (args, kwargs) in enumerate(_calls(layer_config, where), start=first):
             op = layer_config["class_name"] if name not in objects else None
             op_config = layer_config.get("config") or {} if op else None
             calls[(name, index)] = _Node(name, index, objects.get(name), op, op_config, args,
@@ -760,6 +782,12 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
     for ref in _refs(outputs):
         visit(ref, [])
     return order
+
+
+def _has_input_layer(model_config):
+    layers = (model_config.get("config") or {}).get("layers") or []
+    return bool(layers) and isinstance(layers[0], dict) and \
+        layers[0].get("class_name") == "InputLayer"
 
 
 def build_graph_model(spec, weights, keras3, source, custom_objects=None):

@@ -84,11 +84,14 @@ class SpatialDropout1D(_InferenceIdentity):
     ----------
     rate : float in [0, 1]
     seed : int, optional
+    noise_shape : optional
+        tf.keras 2 writes it (always ``(batch, 1, channels)``); stored, no effect.
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, seed=None, noise_shape=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.rate = check.fraction(rate, "rate")
+        self.noise_shape = noise_shape
 
     def get_config(self):
         config = super().get_config()

@@ -14,6 +14,10 @@ input (``(batch, steps)`` or None), follow Keras 3:
 * ``Concatenate``: the masks (an unmasked input counts as all true) are
   concatenated like the values and reduced with ``any`` over the last axis.
 * ``Dot``: no output mask.
+
+tf.keras 2 (``mask_rules="keras2"``, which the loader sets for tf.keras 2 files)
+leaves the values alone and combines the masks with AND (the elementwise merges:
+of the masks given; ``Concatenate``: ``all`` over the last axis).
 """
 import numpy as np
 
@@ -66,10 +70,25 @@ def _broadcast_shapes(shapes, name):
     return tuple(out)
 
 
-class _Merge(Layer):
-    """An elementwise merge of a list of inputs."""
+class _MaskRules(Layer):
+    """The ``mask_rules`` argument of the merge layers: ``"keras3"`` (default) or ``"keras2"``
+    (see the module docstring; a fastrnn argument, not a Keras one)."""
 
     supports_masking = True
+
+    def __init__(self, mask_rules="keras3", **kwargs):
+        super().__init__(**kwargs)
+        self._mask_rules = check.choice(mask_rules, "mask_rules", ("keras3", "keras2"))
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_rules"] = self._mask_rules
+        return config
+
+
+class _Merge(_MaskRules):
+    """An elementwise merge of a list of inputs."""
+
     _count = None
 
     def _check_count(self, count):
@@ -89,6 +108,8 @@ class _Merge(Layer):
         values = _same_rank(_arrays(inputs, self._compute_dtype, self.name))
         self._check_count(len(values))
         masks = _masks(mask, len(values))
+        if self._mask_rules == "keras2":
+            masks = [None] * len(values)
         return np.asarray(self._merge(values, masks), dtype=self._compute_dtype)
 
     def compute_output_shape(self, input_shape):
@@ -100,6 +121,9 @@ class _Merge(Layer):
         if mask is None:
             return None
         masks = _masks(mask, len(mask) if isinstance(mask, (list, tuple)) else 1)
+        if self._mask_rules == "keras2":
+            given = [m for m in masks if m is not None]
+            return np.logical_and.reduce(given) if given else None
         if any(m is None for m in masks):
             return None
         return np.logical_or.reduce(masks)
@@ -196,14 +220,14 @@ class Multiply(_Merge):
 
 
 @register
-class Concatenate(Layer):
+class Concatenate(_MaskRules):
     """Concatenate the inputs along ``axis`` (tf.keras ``Concatenate``).
 
     Parameters
     ----------
     axis : int, default -1
     **kwargs
-        :class:`fastrnn.Layer` arguments.
+        :class:`fastrnn.Layer` arguments and ``mask_rules`` (see the module docstring).
 
     Examples
     --------
@@ -212,8 +236,6 @@ class Concatenate(Layer):
     >>> fr.Concatenate()([np.ones((2, 3)), np.zeros((2, 1))]).shape
     (2, 4)
     """
-
-    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -275,7 +297,8 @@ class Concatenate(Layer):
             else:
                 full.append(m)
         axis = check.axis_index(self.axis, values[0].ndim)
-        return np.concatenate(full, axis=axis).any(axis=-1)
+        joined = np.concatenate(full, axis=axis)
+        return joined.all(axis=-1) if self._mask_rules == "keras2" else joined.any(axis=-1)
 
     def get_config(self):
         config = super().get_config()
