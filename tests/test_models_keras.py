@@ -458,3 +458,53 @@ def test_keras2_single_output_lists_are_unwrapped_as_tf_keras_does(model_arrays)
     listed = load_keras(fixture("k3m_two_inputs.keras"))
     assert isinstance(Model.from_config(listed.get_config()).predict(
         _model_io("k3m_two_inputs", model_arrays)[0]), list)
+
+
+@needs_h5py
+@pytest.mark.parametrize("name,calls", [("seq2seq", 2), ("text_attention", 2),
+                                        ("conv_lstm", 1), ("masked_merges", 2)])
+def test_recurrent_layers_in_a_graph_make_one_kernel_call_each(name, calls, model_arrays,
+                                                                monkeypatch):
+    """Issue 13, item 5: each recurrent layer (Bidirectional: each direction) of a graph runs
+    its whole sequence in one compiled-kernel call, and never in the Python step loop."""
+    from fastrnn import _engine
+    from fastrnn.layers import rnn as rnn_module
+    model = load_keras(fixture(f"k3m_{name}.keras"))
+    seen = []
+    real = _engine.run_sequence
+
+    def counting(*args, **kwargs):
+        seen.append(1)
+        return real(*args, **kwargs)
+
+    def no_step_loop(*args, **kwargs):
+        raise AssertionError("the Python step loop ran")
+
+    monkeypatch.setattr(_engine, "run_sequence", counting)
+    monkeypatch.setattr(rnn_module.RNN, "_run_steps", no_step_loop)
+    xs, ys = _model_io(f"k3m_{name}", model_arrays)
+    got = _outputs(model.predict(xs if len(xs) > 1 else xs[0]))
+    assert len(seen) == calls
+    for g, y in zip(got, ys):
+        assert_close(g, y)
+
+
+def test_mixed_precision_sequential_becomes_a_model_that_says_so(tmp_path):
+    """A Sequential saved with a mixed policy loads as a Model whose summary says float32."""
+    import zipfile
+    source = fixture("keras3_stacked_lstm.keras")
+    target = tmp_path / "mixed.keras"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "config.json":
+                data = data.replace(b'"name": "float32"', b'"name": "mixed_bfloat16"')
+            zout.writestr(item, data)
+    plain, mixed = load_keras(source), load_keras(target)
+    assert isinstance(mixed, Model)
+    x = np.random.default_rng(0).normal(size=(3, 5, plain.get_weights()[0].shape[0]))
+    np.testing.assert_array_equal(mixed.predict(x.astype("float32")),
+                                  plain.predict(x.astype("float32")))
+    lines = []
+    mixed.summary(print_fn=lines.append)
+    assert "mixed_bfloat16" in lines[0] and "float32" in lines[0]
