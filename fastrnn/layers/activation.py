@@ -1,14 +1,18 @@
-"""``Activation`` and the noise layers that are the identity at inference
-(``SpatialDropout1D``, ``GaussianNoise``, ``GaussianDropout``), as tf.keras.
+"""``Activation``, the activation layers ``ReLU``, ``LeakyReLU``, ``ELU``, and the layers
+that are the identity at inference (``SpatialDropout1D``, ``GaussianNoise``,
+``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``, ``Identity``), as tf.keras.
 
 All of them pass the mask they receive on.  fastrnn serves models: the noise
 layers with ``training=True`` are refused rather than faked.
 """
+import numpy as np
+
 from .. import _validation as check
 from .. import activations
 from .base import Layer, register
 
-__all__ = ["Activation", "SpatialDropout1D", "GaussianNoise", "GaussianDropout"]
+__all__ = ["Activation", "ReLU", "LeakyReLU", "ELU", "SpatialDropout1D", "GaussianNoise",
+           "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity"]
 
 
 @register
@@ -47,6 +51,109 @@ class Activation(Layer):
     def get_config(self):
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class _Elementwise(Layer):
+    """An elementwise activation layer: shape and mask pass through."""
+
+    supports_masking = True
+
+    def call(self, inputs):
+        """The activation of ``inputs``."""
+        return self._apply(check.as_real_array(inputs, "inputs", self._compute_dtype))
+
+    def compute_output_shape(self, input_shape):
+        """The input shape, unchanged."""
+        return input_shape
+
+
+@register
+class ReLU(_Elementwise):
+    """Rectified linear unit layer (tf.keras ``ReLU``)::
+
+        f(x) = max_value                       for x >= max_value
+               x                               for threshold <= x < max_value
+               negative_slope * (x - threshold) otherwise
+
+    Parameters
+    ----------
+    max_value : float >= 0, optional
+    negative_slope : float >= 0, default 0.0
+    threshold : float >= 0, default 0.0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> fr.ReLU(max_value=6.0, negative_slope=0.1)(np.array([-2.0, 3.0, 9.0])).tolist()
+    [-0.2, 3.0, 6.0]
+    """
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.max_value = None if max_value is None else check.real_number(
+            max_value, "max_value", minimum=0.0)
+        self.negative_slope = check.real_number(negative_slope, "negative_slope", minimum=0.0)
+        self.threshold = check.real_number(threshold, "threshold", minimum=0.0)
+
+    def _apply(self, x):
+        y = np.where(x >= self.threshold, x, self.negative_slope * (x - self.threshold))
+        if self.max_value is not None:
+            y = np.minimum(y, self.max_value)
+        return y.astype(x.dtype, copy=False)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"max_value": self.max_value, "negative_slope": self.negative_slope,
+                       "threshold": self.threshold})
+        return config
+
+
+@register
+class LeakyReLU(_Elementwise):
+    """``x`` for ``x >= 0``, ``negative_slope * x`` otherwise (tf.keras ``LeakyReLU``).
+
+    Parameters
+    ----------
+    negative_slope : float >= 0, default 0.3
+    alpha : float, optional
+        tf.keras 2's name for ``negative_slope`` (wins when given).
+    """
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        slope = negative_slope if alpha is None else alpha
+        self.negative_slope = check.real_number(slope, "negative_slope", minimum=0.0)
+
+    def _apply(self, x):
+        return np.where(x >= 0, x, x * x.dtype.type(self.negative_slope))
+
+    def get_config(self):
+        config = super().get_config()
+        config["negative_slope"] = self.negative_slope
+        return config
+
+
+@register
+class ELU(_Elementwise):
+    """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise (tf.keras ``ELU``).
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+    """
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = check.real_number(alpha, "alpha")
+
+    def _apply(self, x):
+        return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
+
+    def get_config(self):
+        config = super().get_config()
+        config["alpha"] = self.alpha
         return config
 
 
@@ -138,3 +245,64 @@ class GaussianDropout(_InferenceIdentity):
         config = super().get_config()
         config["rate"] = self.rate
         return config
+
+
+@register
+class AlphaDropout(_InferenceIdentity):
+    """Dropout keeping mean and variance when training (tf.keras ``AlphaDropout``);
+    identity here.
+
+    Parameters
+    ----------
+    rate : float in [0, 1]
+    noise_shape : optional
+    seed : int, optional
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = check.fraction(rate, "rate")
+        self.noise_shape = noise_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "noise_shape": self.noise_shape})
+        return config
+
+
+@register
+class ActivityRegularization(Layer):
+    """Adds an activity penalty when training (tf.keras ``ActivityRegularization``);
+    the identity at inference.
+
+    Parameters
+    ----------
+    l1, l2 : float >= 0, default 0.0
+    """
+
+    supports_masking = True
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l1 = check.real_number(l1, "l1", minimum=0.0)
+        self.l2 = check.real_number(l2, "l2", minimum=0.0)
+
+    def compute_output_shape(self, input_shape):
+        """The input shape, unchanged."""
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"l1": self.l1, "l2": self.l2})
+        return config
+
+
+@register
+class Identity(Layer):
+    """Returns its input (tf.keras ``Identity``); the mask passes on."""
+
+    supports_masking = True
+
+    def compute_output_shape(self, input_shape):
+        """The input shape, unchanged."""
+        return input_shape

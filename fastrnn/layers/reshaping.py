@@ -1,5 +1,5 @@
-"""Shape layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, ``ZeroPadding1D``
-(as tf.keras).
+"""Shape layers: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``, ``ZeroPadding1D``,
+``Cropping1D``, ``UpSampling1D`` (as tf.keras).
 
 None of them passes a mask on (as Keras 3).  The batch axis is never touched.
 """
@@ -10,7 +10,8 @@ import numpy as np
 from .. import _validation as check
 from .base import Layer, register
 
-__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector", "ZeroPadding1D"]
+__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector", "ZeroPadding1D", "Cropping1D",
+           "UpSampling1D"]
 
 
 def _array(layer, inputs, min_rank=1):
@@ -249,4 +250,84 @@ class ZeroPadding1D(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"padding": self.padding, "data_format": self.data_format})
+        return config
+
+
+@register
+class Cropping1D(Layer):
+    """Remove steps at the start and end of the time axis (tf.keras ``Cropping1D``).
+
+    Parameters
+    ----------
+    cropping : int or tuple of 2 ints, default (1, 1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> fr.Cropping1D((1, 2))(np.ones((1, 6, 2))).shape
+    (1, 3, 2)
+    """
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        items = [cropping, cropping] if isinstance(cropping, (int, np.integer)) \
+            else list(cropping)
+        if len(items) != 2 or any(isinstance(c, (bool, np.bool_)) or not isinstance(
+                c, (int, np.integer)) or c < 0 for c in items):
+            raise ValueError(f"cropping must be an int or a pair of ints >= 0, got "
+                             f"{cropping!r}")
+        self.cropping = (int(items[0]), int(items[1]))
+
+    def call(self, inputs):
+        """``inputs[:, start:steps - end]``."""
+        x = _array(self, inputs)
+        if x.ndim != 3 or sum(self.cropping) >= x.shape[1]:
+            raise ValueError(f"layer {self.name!r} crops {self.cropping} steps from inputs "
+                             f"of shape {x.shape}: nothing would be left")
+        return x[:, self.cropping[0]:x.shape[1] - self.cropping[1]]
+
+    def compute_output_shape(self, input_shape):
+        """The input shape with ``sum(cropping)`` fewer steps."""
+        shape = tuple(input_shape)
+        steps = None if shape[1] is None else shape[1] - sum(self.cropping)
+        return (shape[0], steps) + shape[2:]
+
+    def get_config(self):
+        config = super().get_config()
+        config["cropping"] = self.cropping
+        return config
+
+
+@register
+class UpSampling1D(Layer):
+    """Repeat each time step ``size`` times (tf.keras ``UpSampling1D``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastrnn as fr
+    >>> fr.UpSampling1D(2)(np.arange(2.0).reshape(1, 2, 1)).ravel().tolist()
+    [0.0, 0.0, 1.0, 1.0]
+    """
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = check.positive_int(size, "size")
+
+    def call(self, inputs):
+        """``repeat(inputs, size, axis=1)``."""
+        x = _array(self, inputs)
+        if x.ndim != 3:
+            raise ValueError(f"layer {self.name!r} expects 3-D inputs, got shape {x.shape}")
+        return np.repeat(x, self.size, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        """The input shape with ``size`` times the steps."""
+        shape = tuple(input_shape)
+        return (shape[0], None if shape[1] is None else shape[1] * self.size) + shape[2:]
+
+    def get_config(self):
+        config = super().get_config()
+        config["size"] = self.size
         return config
