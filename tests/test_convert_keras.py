@@ -186,8 +186,8 @@ def test_keras3_hard_sigmoid_from_a_config_dict():
 
 
 @pytest.mark.parametrize("config,match", [
-    ({"class_name": "UpSampling1D", "config": {"name": "up", "size": 2}},
-     "unsupported layer 'UpSampling1D'"),
+    ({"class_name": "Conv2D", "config": {"name": "conv", "filters": 2}},
+     "unsupported layer 'Conv2D'"),
     ({"class_name": "Lambda", "config": {"name": "fn", "function": "x"}},
      "unsupported layer 'Lambda'"),
     ({"class_name": "RNN", "config": {"name": "r", "cell": {"class_name": "MinimalRNNCell",
@@ -229,8 +229,8 @@ def test_from_keras_config_checks_weight_shapes():
     ("bad_not_hdf5.h5", "not a Keras model file"),
     ("bad_wrong_shape.h5", r"layer 'dense' \(Dense\).*\(11, 3\)"),
     ("bad_wrong_shape.keras", r"layer 'dense' \(Dense\).*\(12, 3\)"),
-    ("k3m_bad_unsupported.keras", "unsupported layer 'UpSampling1D'"),
-    ("k3m_bad_unsupported.h5", "unsupported layer 'UpSampling1D'"),
+    ("k3m_bad_unsupported.keras", "unsupported layer 'Conv1DTranspose'"),
+    ("k3m_bad_unsupported.h5", "unsupported layer 'Conv1DTranspose'"),
     ("k3m_bad_lambda.keras", "'double' is a Lambda layer"),
 ])
 def test_bad_fixture_files(name, match):

@@ -508,3 +508,16 @@ def test_mixed_precision_sequential_becomes_a_model_that_says_so(tmp_path):
     lines = []
     mixed.summary(print_fn=lines.append)
     assert "mixed_bfloat16" in lines[0] and "float32" in lines[0]
+
+
+@needs_h5py
+@pytest.mark.parametrize("name", ["seq2seq", "masked_merges", "nested_functional"])
+def test_graph_models_pickle_and_deepcopy(name, model_arrays):
+    import copy
+    import pickle
+    model = load_keras(fixture(f"k3m_{name}.keras"))
+    xs, ys = _model_io(f"k3m_{name}", model_arrays)
+    feed = xs if len(xs) > 1 else xs[0]
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        for got, want in zip(_outputs(clone.predict(feed)), ys):
+            assert_close(got, want)

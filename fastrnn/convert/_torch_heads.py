@@ -23,6 +23,8 @@ A state_dict (NumPy values, torch not needed) gives the same layers with
 ``mode="Linear"`` / ``"Embedding"`` / ``"LayerNorm"`` / ``"Conv1d"``; ``prefix=``
 picks one module's keys out of a whole model's state_dict (``"fc."``).
 """
+import collections.abc
+
 import numpy as np
 
 from .. import _validation as check
@@ -58,10 +60,10 @@ def _dtype(array):
 
 def state_of(state_dict, prefix, where):
     """The entries of ``state_dict`` under ``prefix``, the prefix removed, as arrays."""
-    if not isinstance(state_dict, dict):
+    if not isinstance(state_dict, collections.abc.Mapping):
         raise TypeError(f"{where}: a state_dict must be a dict, got {type(state_dict).__name__}")
     prefix = prefix or ""
-    picked = {str(k)[len(prefix):]: _numpy(v, str(k)) for k, v in state_dict.items()
+    picked = {str(k)[len(prefix):]: _numpy(state_dict[k], str(k)) for k in state_dict
               if str(k).startswith(prefix)}
     if prefix and not picked:
         raise ValueError(f"{where}: no state_dict key starts with prefix {prefix!r} "
@@ -87,7 +89,7 @@ _RNN_MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU", "RNN")
 
 def is_head(value, mode):
     """Whether :func:`fastrnn.convert.from_torch` should convert ``value`` here."""
-    if mode in HEAD_MODES or (isinstance(value, dict) and mode is not None
+    if mode in HEAD_MODES or (isinstance(value, collections.abc.Mapping) and mode is not None
                               and mode not in _RNN_MODES):
         return True
     name = type(value).__name__
@@ -222,7 +224,7 @@ def from_torch_head(value, *, mode=None, prefix=None, **settings):
     ``padding``, ``dilation``, ``groups``), for a state_dict only.
     """
     where = "from_torch"
-    if isinstance(value, dict):
+    if isinstance(value, collections.abc.Mapping):
         mode = check.choice(mode, "mode", _RNN_MODES + HEAD_MODES)
         state = state_of(value, prefix, where)
         make = {"Linear": _linear, "Embedding": _embedding, "LayerNorm": _layer_norm,
