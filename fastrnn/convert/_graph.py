@@ -22,6 +22,7 @@ a layer whose ``call`` takes ``mask`` receives the masks of its inputs, and a
 mask given explicitly in the file (Keras 3) takes precedence.
 """
 import collections
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -83,7 +84,8 @@ class _Node:
 
     __slots__ = ("name", "index", "layer", "op", "op_config", "args", "kwargs")
 
-    def __init__(self, name, index, layer, op, op_config, args, kwargs):
+    def __init__(self, name: Any, index: Any, layer: Any, op: Any, op_config: Any, args: Any,
+                 kwargs: Any) -> None:
         self.name, self.index, self.layer = name, index, layer
         self.op, self.op_config = op, op_config
         self.args, self.kwargs = args, kwargs
@@ -142,13 +144,15 @@ class Model(Layer):
 
     supports_masking = True
 
-    def __init__(self, inputs, nodes, outputs, name=None, input_structure="list", **kwargs):
+    def __init__(self, inputs: Any, nodes: Any, outputs: Any, name: Any = None,
+                 input_structure: Any = "list", **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._input_specs = [(n, tuple(s), d) for n, s, d in inputs]
         self._nodes = list(nodes)
         self._outputs = outputs
         self._input_structure = input_structure
-        self._layers = []
+        self._layers: List[Layer] = []
+        self._config_layers: Dict[str, Layer] = {}
         for node in self._nodes:
             if node.layer is not None and all(node.layer is not seen for seen in self._layers):
                 self._layers.append(node.layer)
@@ -158,17 +162,17 @@ class Model(Layer):
     # ---- structure ----------------------------------------------------------
 
     @property
-    def layers(self):
+    def layers(self) -> Any:
         """The model's layers (each once, shared layers included), in graph order."""
         return list(self._layers)
 
     @property
-    def input_names(self):
+    def input_names(self) -> Any:
         """The names of the model's inputs, in order."""
         return [name for name, _, _ in self._input_specs]
 
     @property
-    def output_names(self):
+    def output_names(self) -> Any:
         """The names of the layers producing the outputs (dict keys for dict outputs)."""
         if isinstance(self._outputs, dict):
             return list(self._outputs)
@@ -267,26 +271,26 @@ class Model(Layer):
             out_masks = (out_masks + [None] * len(outs))[:len(outs)]
         return outs, out_masks
 
-    def __call__(self, inputs, training=None, mask=None):
+    def __call__(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """The model's outputs for ``inputs`` (an array, a list, or a dict by input name)."""
         return self._evaluate(inputs, mask, training)[0]
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """Same as calling the model."""
         return self(inputs, training=training, mask=mask)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The masks of the outputs (the graph is run)."""
         return self._evaluate(inputs, mask)[1]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shapes for ``input_shape`` (one shape per input)."""
         shapes = input_shape if len(self._input_specs) > 1 else [input_shape]
         placeholders = [Placeholder(s, d) for s, (_, _, d) in zip(shapes, self._input_specs)]
         out, _ = self._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
         return _map(out, lambda p: p.shape)
 
-    def predict(self, x, batch_size=None):
+    def predict(self, x: Any, batch_size: Any = None) -> Any:
         """The model's outputs for ``x``, ``batch_size`` rows at a time (as Keras's predict).
 
         Parameters
@@ -304,7 +308,7 @@ class Model(Layer):
         if len(rows) != 1 or None in rows:
             raise ValueError(f"model {self.name!r}: every input needs the same number of rows "
                              f"(batch axis first), got shapes {[v.shape for v in values]}")
-        total = rows.pop()
+        total = values[0].shape[0]
         if batch_size is None or total <= batch_size:
             return self(values)
         batch_size = check.positive_int(batch_size, "batch_size")
@@ -312,15 +316,15 @@ class Model(Layer):
                  for start in range(0, total, batch_size)]
         return _concatenate(parts)
 
-    def reset_states(self):
+    def reset_states(self) -> None:
         """Zero the stored states of every stateful layer."""
         for layer in self._layers:
             if getattr(layer, "stateful", False):
-                layer.reset_states()
+                getattr(layer, "reset_states")()
 
     # ---- configs --------------------------------------------------------------
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """A Keras-3-style functional config: layers with their inbound nodes, inputs, outputs.
 
         ``Model.from_config(model.get_config())`` rebuilds the same graph (new
@@ -329,7 +333,7 @@ class Model(Layer):
         entries = [{"class_name": "InputLayer", "name": name,
                     "config": {"batch_shape": list(shape), "dtype": dtype, "name": name},
                     "inbound_nodes": []} for name, shape, dtype in self._input_specs]
-        by_name = {}
+        by_name: Dict[str, Dict[str, Any]] = {}
         for node in self._nodes:
             entry = by_name.get(node.name)
             if entry is None:
@@ -355,7 +359,7 @@ class Model(Layer):
                 "output_structure": structure}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Any, custom_objects: Any = None) -> Any:
         """A built Model (fresh weights) from :meth:`get_config`'s dict."""
         model = model_from_config({"class_name": "Functional", "config": config}, False,
                                   "Model.from_config", custom_objects)
@@ -363,7 +367,7 @@ class Model(Layer):
         model._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
         return model
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn: Any = print) -> None:
         """Print one line per layer (name, class, number of weights, inputs) and the totals."""
         lines = [f"Model: {self.name!r} (functional: inputs {self.input_names}, outputs "
                  f"{self.output_names})"]
@@ -444,7 +448,7 @@ def _is_op(layer_config):
         layer_config.get("class_name") in MASK_OPS and "keras.layers" not in module)
 
 
-def weight_layers(layers):
+def weight_layers(layers: Any) -> Any:
     """The layer configs that are real layers (not inputs, not operations), in order."""
     return [layer for layer in layers
             if layer.get("class_name") != "InputLayer" and not _is_op(layer)]
@@ -455,7 +459,7 @@ def _chain_names(layers):
     return saving_names([{"class_name": c["class_name"]} for c in weight_layers(layers)])
 
 
-def is_chain(config):
+def is_chain(config: Any) -> Any:
     """Whether a functional config is one input followed by a chain the Sequential path
     loads (no operations, nested models, multiple inputs / outputs or call arguments)."""
     from ._keras import _check_chain
@@ -474,7 +478,7 @@ def is_chain(config):
 MIXED_POLICIES = frozenset({"mixed_float16", "mixed_bfloat16"})
 
 
-def mixed_policies(config):
+def mixed_policies(config: Any) -> Any:
     """The mixed-precision policy names used anywhere in a config."""
     found = set()
     if isinstance(config, dict):
@@ -502,7 +506,7 @@ def _class_names(config):
     return set()
 
 
-def needs_graph(config, custom_objects=None):
+def needs_graph(config: Any, custom_objects: Any = None) -> Any:
     """Whether a model config needs :class:`Model` (else the Sequential path loads it):
     functional models other than a plain chain, nested models, mixed dtype policies,
     custom layers."""
@@ -522,7 +526,7 @@ def needs_graph(config, custom_objects=None):
     return class_name in ("Functional", "Model") and not is_chain(config)
 
 
-def graph_spec(config, source):
+def graph_spec(config: Any, source: Any) -> Any:
     """A :data:`GraphSpec` for a functional / nested model config (checked)."""
     inner = config["config"]
     layers = inner["layers"]
@@ -691,7 +695,7 @@ def _sequential_as_graph(config, where):
             "output_layers": [previous, 0, 0]}
 
 
-def model_from_config(config, keras3, where, custom_objects=None):
+def model_from_config(config: Any, keras3: Any, where: Any, custom_objects: Any = None) -> Any:
     """An unbuilt-weights :class:`Model` for a functional or Sequential model config."""
     if config.get("class_name") == "Sequential":
         inner = _sequential_as_graph(config, where)
@@ -761,7 +765,7 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
                                          kwargs)
     order, state = [], {}
 
-    def visit(ref, path):
+    def visit(ref: Any, path: Any) -> Any:
         if ref.layer in input_names:
             return
         key = (ref.layer, ref.node)
@@ -790,7 +794,8 @@ def _has_input_layer(model_config):
         layers[0].get("class_name") == "InputLayer"
 
 
-def build_graph_model(spec, weights, keras3, source, custom_objects=None):
+def build_graph_model(spec: Any, weights: Any, keras3: Any, source: Any,
+                      custom_objects: Any = None) -> Any:
     """A :class:`Model` for ``spec`` with every layer built and its ``weights`` set."""
     from ._keras import set_layer_weights
     model = model_from_config(spec.config, keras3, source, custom_objects)
@@ -812,7 +817,7 @@ def build_graph_model(spec, weights, keras3, source, custom_objects=None):
     return model
 
 
-def container_chunks(group, config, trainable, layer_arrays):
+def container_chunks(group: Any, config: Any, trainable: Any, layer_arrays: Any) -> Any:
     """``.keras`` weights of a TimeDistributed or a nested model, as one chunk in
     ``get_weights()`` order: ``<group>/layer/...`` or ``<group>/layers/<saving name>/...``."""
     from ._keras import saving_names

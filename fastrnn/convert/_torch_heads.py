@@ -24,6 +24,7 @@ A state_dict (NumPy values, torch not needed) gives the same layers with
 picks one module's keys out of a whole model's state_dict (``"fc."``).
 """
 import collections.abc
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def _dtype(array):
     return "float64" if array.dtype == np.float64 else "float32"
 
 
-def state_of(state_dict, prefix, where):
+def state_of(state_dict: Any, prefix: Any, where: Any) -> Any:
     """The entries of ``state_dict`` under ``prefix``, the prefix removed, as arrays."""
     if not isinstance(state_dict, collections.abc.Mapping):
         raise TypeError(f"{where}: a state_dict must be a dict, got {type(state_dict).__name__}")
@@ -87,7 +88,7 @@ def _take(state, keys, optional, where):
 _RNN_MODES = ("LSTM", "GRU", "RNN_TANH", "RNN_RELU", "RNN")
 
 
-def is_head(value, mode):
+def is_head(value: Any, mode: Any) -> Any:
     """Whether :func:`fastrnn.convert.from_torch` should convert ``value`` here."""
     if mode in HEAD_MODES or (isinstance(value, collections.abc.Mapping) and mode is not None
                               and mode not in _RNN_MODES):
@@ -216,7 +217,7 @@ def _module_layer(module, where):
                      f"{sorted(_MODULES)} and nn.LSTM / GRU / RNN")
 
 
-def from_torch_head(value, *, mode=None, prefix=None, **settings):
+def from_torch_head(value: Any, *, mode: Any = None, prefix: Any = None, **settings: Any) -> Any:
     """A fastrnn layer for a torch head module, or for its state_dict with ``mode=``.
 
     ``settings`` are the module's constructor arguments that the state_dict
@@ -240,7 +241,7 @@ def from_torch_head(value, *, mode=None, prefix=None, **settings):
     return _module_layer(value, where)
 
 
-def rnn_layers(rnn, *, return_sequences=False):
+def rnn_layers(rnn: Any, *, return_sequences: Any = False) -> Any:
     """The layers of a :class:`fastrnn.convert.TorchRNN` for a batch-major fastrnn model.
 
     Each layer is copied with ``return_state=False`` and ``time_major=False``;

@@ -5,6 +5,8 @@ that are the identity at inference (``SpatialDropout1D``, ``GaussianNoise``,
 All of them pass the mask they receive on.  fastrnn serves models: the noise
 layers with ``training=True`` are refused rather than faked.
 """
+from typing import Any, Dict
+
 import numpy as np
 
 from .. import _validation as check
@@ -36,19 +38,19 @@ class Activation(Layer):
 
     supports_masking = True
 
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``activation(inputs)``."""
         return self.activation(check.as_real_array(inputs, "inputs", self._compute_dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
         return config
@@ -59,11 +61,14 @@ class _Elementwise(Layer):
 
     supports_masking = True
 
-    def call(self, inputs):
+    def _apply(self, x):
+        raise NotImplementedError
+
+    def call(self, inputs: Any) -> Any:
         """The activation of ``inputs``."""
         return self._apply(check.as_real_array(inputs, "inputs", self._compute_dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
@@ -90,7 +95,8 @@ class ReLU(_Elementwise):
     [-0.2, 3.0, 6.0]
     """
 
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+    def __init__(self, max_value: Any = None, negative_slope: Any = 0.0, threshold: Any = 0.0,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.max_value = None if max_value is None else check.real_number(
             max_value, "max_value", minimum=0.0)
@@ -103,7 +109,7 @@ class ReLU(_Elementwise):
             y = np.minimum(y, self.max_value)
         return y.astype(x.dtype, copy=False)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"max_value": self.max_value, "negative_slope": self.negative_slope,
                        "threshold": self.threshold})
@@ -121,7 +127,7 @@ class LeakyReLU(_Elementwise):
         tf.keras 2's name for ``negative_slope`` (wins when given).
     """
 
-    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+    def __init__(self, negative_slope: Any = 0.3, alpha: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         slope = negative_slope if alpha is None else alpha
         self.negative_slope = check.real_number(slope, "negative_slope", minimum=0.0)
@@ -129,7 +135,7 @@ class LeakyReLU(_Elementwise):
     def _apply(self, x):
         return np.where(x >= 0, x, x * x.dtype.type(self.negative_slope))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["negative_slope"] = self.negative_slope
         return config
@@ -144,14 +150,14 @@ class ELU(_Elementwise):
     alpha : float, default 1.0
     """
 
-    def __init__(self, alpha=1.0, **kwargs):
+    def __init__(self, alpha: Any = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = check.real_number(alpha, "alpha")
 
     def _apply(self, x):
         return np.where(x > 0, x, x.dtype.type(self.alpha) * np.expm1(np.minimum(x, 0)))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["alpha"] = self.alpha
         return config
@@ -162,22 +168,22 @@ class _InferenceIdentity(Layer):
 
     supports_masking = True
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Any, training: Any = None) -> Any:
         """``inputs`` unchanged (``training=True`` is refused)."""
         if training:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}): training=True is "
                              f"not supported (fastrnn runs inference)")
         return inputs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["seed"] = self.seed
         return config
@@ -195,12 +201,12 @@ class SpatialDropout1D(_InferenceIdentity):
         tf.keras 2 writes it (always ``(batch, 1, channels)``); stored, no effect.
     """
 
-    def __init__(self, rate, seed=None, noise_shape=None, **kwargs):
+    def __init__(self, rate: Any, seed: Any = None, noise_shape: Any = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check.fraction(rate, "rate")
         self.noise_shape = noise_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["rate"] = self.rate
         return config
@@ -216,11 +222,11 @@ class GaussianNoise(_InferenceIdentity):
     seed : int, optional
     """
 
-    def __init__(self, stddev, seed=None, **kwargs):
+    def __init__(self, stddev: Any, seed: Any = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.stddev = check.real_number(stddev, "stddev", minimum=0.0)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["stddev"] = self.stddev
         return config
@@ -237,11 +243,11 @@ class GaussianDropout(_InferenceIdentity):
     seed : int, optional
     """
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate: Any, seed: Any = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check.fraction(rate, "rate")
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["rate"] = self.rate
         return config
@@ -259,12 +265,12 @@ class AlphaDropout(_InferenceIdentity):
     seed : int, optional
     """
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: Any, noise_shape: Any = None, seed: Any = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check.fraction(rate, "rate")
         self.noise_shape = noise_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"rate": self.rate, "noise_shape": self.noise_shape})
         return config
@@ -282,16 +288,16 @@ class ActivityRegularization(Layer):
 
     supports_masking = True
 
-    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+    def __init__(self, l1: Any = 0.0, l2: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.l1 = check.real_number(l1, "l1", minimum=0.0)
         self.l2 = check.real_number(l2, "l2", minimum=0.0)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"l1": self.l1, "l2": self.l2})
         return config
@@ -303,6 +309,6 @@ class Identity(Layer):
 
     supports_masking = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape

@@ -11,6 +11,8 @@ Inputs ``[query (B, Tq, dim), value (B, Tv, dim)]`` or ``[query, value, key]``
 
 ``mask=[query_mask, value_mask]``; the output mask is the query mask.
 """
+from typing import Any, Dict
+
 import numpy as np
 
 from .. import _validation as check
@@ -27,13 +29,17 @@ class _BaseAttention(Layer):
 
     supports_masking = True
 
-    def __init__(self, use_scale=False, dropout=0.0, seed=None, causal=False, **kwargs):
+    def __init__(self, use_scale: Any = False, dropout: Any = 0.0, seed: Any = None,
+                 causal: Any = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.use_scale = bool(use_scale)
         self.dropout = check.fraction(dropout, "dropout")
         self.seed = seed
         #: tf.keras 2's deprecated constructor flag: the default of ``use_causal_mask``.
         self.causal = bool(causal)
+
+    def _scores(self, q, k):
+        raise NotImplementedError
 
     def _inputs(self, inputs):
         values = check.input_list(inputs, "inputs", minimum=2)
@@ -51,8 +57,8 @@ class _BaseAttention(Layer):
                              f"{[a.shape for a in arrays]}")
         return q, v, k
 
-    def call(self, inputs, mask=None, training=None, return_attention_scores=False,
-             use_causal_mask=None):
+    def call(self, inputs: Any, mask: Any = None, training: Any = None,
+             return_attention_scores: Any = False, use_causal_mask: Any = None) -> Any:
         """The attention output (and the attention weights with ``return_attention_scores``)."""
         q, v, k = self._inputs(inputs)
         masks = list(mask) if isinstance(mask, (list, tuple)) else [mask, None]
@@ -75,18 +81,18 @@ class _BaseAttention(Layer):
             return [output, weights]
         return output
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, Tq, dim_v)``."""
         shapes = check.input_list(input_shape, "input_shape", minimum=2)
         return tuple(shapes[0])[:-1] + (tuple(shapes[1])[-1],)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The query mask (None without one)."""
         if not isinstance(mask, (list, tuple)) or not mask or mask[0] is None:
             return None
         return np.asarray(mask[0]) != 0
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"use_scale": self.use_scale, "dropout": self.dropout,
                        "seed": self.seed})
@@ -129,11 +135,12 @@ class Attention(_BaseAttention):
     (2, 3, 4)
     """
 
-    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+    def __init__(self, use_scale: Any = False, score_mode: Any = "dot", dropout: Any = 0.0,
+                 seed: Any = None, **kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
         self.score_mode = check.choice(score_mode, "score_mode", ("dot", "concat"))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``scale`` and ``concat_score_weight`` when used."""
         self.scale = self.concat_score_weight = None
         if self.use_scale:
@@ -151,7 +158,7 @@ class Attention(_BaseAttention):
             total = self.scale * total
         return self.concat_score_weight * np.tanh(total).sum(axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["score_mode"] = self.score_mode
         return config
@@ -179,10 +186,10 @@ class AdditiveAttention(_BaseAttention):
     (2, 3, 4)
     """
 
-    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+    def __init__(self, use_scale: Any = True, dropout: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``scale (dim,)`` with ``use_scale``."""
         shapes = check.input_list(input_shape, "input_shape", minimum=2)
         dim = tuple(shapes[-1] if len(shapes) > 2 else shapes[1])[-1]

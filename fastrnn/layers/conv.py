@@ -13,6 +13,8 @@ chunk of output steps are gathered into a bounded workspace (im2col: rows
 channels and filters are split into ``g`` blocks and each block is one
 batched GEMM.
 """
+from typing import Any, Dict
+
 import numpy as np
 
 from .. import _validation as check
@@ -25,7 +27,8 @@ __all__ = ["Conv1D", "conv_output_length", "time_padding"]
 _WORKSPACE_BYTES = 4 << 20
 
 
-def time_padding(padding, length, kernel_size, stride, dilation=1):
+def time_padding(padding: Any, length: Any, kernel_size: Any, stride: Any,
+                 dilation: Any = 1) -> Any:
     """``(left, right)`` zeros added on the time axis for Keras's ``padding`` mode."""
     span = (kernel_size - 1) * dilation + 1
     if padding == "valid":
@@ -37,7 +40,8 @@ def time_padding(padding, length, kernel_size, stride, dilation=1):
     return total // 2, total - total // 2
 
 
-def conv_output_length(length, kernel_size, padding, stride, dilation=1):
+def conv_output_length(length: Any, kernel_size: Any, padding: Any, stride: Any,
+                       dilation: Any = 1) -> Any:
     """Output steps for ``length`` input steps (None stays None)."""
     if length is None:
         return None
@@ -86,11 +90,13 @@ class Conv1D(Layer):
     (2, 10, 4)
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, groups=1, activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, filters: Any, kernel_size: Any, strides: Any = 1, padding: Any = "valid",
+                 data_format: Any = "channels_last", dilation_rate: Any = 1, groups: Any = 1,
+                 activation: Any = None, use_bias: Any = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters = check.positive_int(filters, "filters")
         self.kernel_size = check.int_tuple(kernel_size, 1, "kernel_size")
@@ -120,7 +126,7 @@ class Conv1D(Layer):
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``kernel (kernel_size, channels // groups, filters)`` and ``bias (filters,)``."""
         if len(input_shape) != 3 or input_shape[self._channel_axis] is None:
             raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, steps, "
@@ -155,7 +161,7 @@ class Conv1D(Layer):
             self._matrix = matrix
         return matrix
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """The convolution of ``inputs`` (see the module docstring for the math)."""
         k, cg, _ = self.kernel.shape
         channels = cg * self.groups
@@ -211,7 +217,7 @@ class Conv1D(Layer):
                 product = np.matmul(grouped, matrix)               # (g, B*n, F_g)
                 out[:, start:stop] = product.transpose(1, 0, 2).reshape(batch, n, filters)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, new_steps, filters)`` (``(batch, filters, new_steps)`` channels_first)."""
         shape = tuple(input_shape)
         time_axis = 1 if self.data_format == "channels_last" else 2
@@ -221,7 +227,7 @@ class Conv1D(Layer):
             return (shape[0], steps, self.filters)
         return (shape[0], self.filters, steps)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "filters": self.filters,

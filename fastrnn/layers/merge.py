@@ -19,6 +19,8 @@ tf.keras 2 (``mask_rules="keras2"``, which the loader sets for tf.keras 2 files)
 leaves the values alone and combines the masks with AND (the elementwise merges:
 of the masks given; ``Concatenate``: ``all`` over the last axis).
 """
+from typing import Any, Dict, Optional
+
 import numpy as np
 
 from .. import _validation as check
@@ -76,11 +78,11 @@ class _MaskRules(Layer):
 
     supports_masking = True
 
-    def __init__(self, mask_rules="keras3", **kwargs):
+    def __init__(self, mask_rules: Any = "keras3", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._mask_rules = check.choice(mask_rules, "mask_rules", ("keras3", "keras2"))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["mask_rules"] = self._mask_rules
         return config
@@ -89,21 +91,24 @@ class _MaskRules(Layer):
 class _Merge(_MaskRules):
     """An elementwise merge of a list of inputs."""
 
-    _count = None
+    _count: Optional[int] = None
+
+    def _merge(self, values, masks):
+        raise NotImplementedError
 
     def _check_count(self, count):
         if self._count is not None and count != self._count:
             raise ValueError(f"layer {self.name!r} ({type(self).__name__}) takes exactly "
                              f"{self._count} inputs, got {count}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Check the input shapes merge (a list of at least one shape)."""
         shapes = check.input_list(input_shape, "input_shape")
         self._check_count(len(shapes))
         _broadcast_shapes(shapes, self.name)
         self.built = True
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs: Any, mask: Any = None) -> Any:
         """The merged values (see the module docstring for masks)."""
         values = _same_rank(_arrays(inputs, self._compute_dtype, self.name))
         self._check_count(len(values))
@@ -112,11 +117,11 @@ class _Merge(_MaskRules):
             masks = [None] * len(values)
         return np.asarray(self._merge(values, masks), dtype=self._compute_dtype)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The broadcast shape of the inputs."""
         return _broadcast_shapes(check.input_list(input_shape, "input_shape"), self.name)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The OR of the masks when every input has one, else None."""
         if mask is None:
             return None
@@ -237,18 +242,18 @@ class Concatenate(_MaskRules):
     (2, 4)
     """
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"axis must be an int, got {axis!r}")
         self.axis = int(axis)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Check the shapes agree except on ``axis``."""
         self.compute_output_shape(input_shape)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``concatenate(inputs, axis)``."""
         values = _arrays(inputs, self._compute_dtype, self.name)
         ranks = {v.ndim for v in values}
@@ -262,7 +267,7 @@ class Concatenate(_MaskRules):
             raise ValueError(f"layer {self.name!r}: inputs of shapes {[v.shape for v in values]}"
                              f" cannot be concatenated on axis {self.axis}") from None
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The shared shape with the sizes on ``axis`` added."""
         shapes = [tuple(s) for s in check.input_list(input_shape, "input_shape")]
         if len({len(s) for s in shapes}) != 1:
@@ -280,7 +285,7 @@ class Concatenate(_MaskRules):
             out.append(known.pop() if known else None)
         return tuple(out)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """``any`` over the last axis of the masks concatenated like the values."""
         if mask is None:
             return None
@@ -300,7 +305,7 @@ class Concatenate(_MaskRules):
         joined = np.concatenate(full, axis=axis)
         return joined.all(axis=-1) if self._mask_rules == "keras2" else joined.any(axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["axis"] = self.axis
         return config
@@ -340,7 +345,7 @@ class Dot(Layer):
     [[3.0], [3.0]]
     """
 
-    def __init__(self, axes, normalize=False, **kwargs):
+    def __init__(self, axes: Any, normalize: Any = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         items = list(axes) if isinstance(axes, (list, tuple)) else [axes]
         if len(items) not in (1, 2) or any(
@@ -358,12 +363,12 @@ class Dot(Layer):
                              f"(axes={self.axes})")
         return resolved
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Check two inputs whose summed axes agree."""
         self.compute_output_shape(input_shape)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``sum_k x[b, ..., k, ...] y[b, ..., k, ...]`` over the two axes."""
         x, y = _arrays(inputs, self._compute_dtype, self.name, count=2)
         a0, a1 = self._resolve((x.ndim, y.ndim))
@@ -380,7 +385,7 @@ class Dot(Layer):
         shape = (batch,) + rest_x + rest_y
         return out.reshape(shape if len(shape) > 1 else (batch, 1))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, *x_rest, *y_rest)``, or ``(batch, 1)``."""
         shapes = check.input_list(input_shape, "input_shape", count=2)
         sx, sy = (tuple(s) for s in shapes)
@@ -391,11 +396,11 @@ class Dot(Layer):
         shape = (sx[0],) + sx[1:a0] + sx[a0 + 1:] + sy[1:a1] + sy[a1 + 1:]
         return shape if len(shape) > 1 else (sx[0], 1)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """None (as tf.keras)."""
         return None
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"axes": self.axes, "normalize": self.normalize})
         return config

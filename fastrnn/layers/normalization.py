@@ -11,6 +11,8 @@ BatchNormalization at inference, per feature of ``axis``::
 
 Both pass the mask they receive on, as tf.keras.
 """
+from typing import Any, Dict
+
 import numpy as np
 
 from .. import _validation as check
@@ -48,9 +50,9 @@ class _Normalization(Layer):
 
     supports_masking = True
 
-    def __init__(self, axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                 beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint,
-                 **kwargs):
+    def __init__(self, axis: Any, epsilon: Any, center: Any, scale: Any, beta_initializer: Any,
+                 gamma_initializer: Any, beta_regularizer: Any, gamma_regularizer: Any,
+                 beta_constraint: Any, gamma_constraint: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = list(axis) if isinstance(axis, (list, tuple)) else axis
         self.epsilon = check.real_number(epsilon, "epsilon", minimum=0.0)
@@ -102,11 +104,11 @@ class _Normalization(Layer):
             y = y + _broadcast(self.beta, axes, y.ndim)
         return y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "axis": self.axis,
@@ -154,22 +156,23 @@ class LayerNormalization(_Normalization):
     [[-1.0, 1.0]]
     """
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 rms_scaling=False, **kwargs):
+    def __init__(self, axis: Any = -1, epsilon: Any = 0.001, center: Any = True, scale: Any = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None,
+                 beta_constraint: Any = None, gamma_constraint: Any = None,
+                 rms_scaling: Any = False, **kwargs: Any) -> None:
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, beta_constraint,
                          gamma_constraint, **kwargs)
         self.rms_scaling = bool(rms_scaling)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``gamma`` and ``beta``, shaped like the normalized axes."""
         self._shape = self._build_affine(input_shape, self.scale or self.rms_scaling,
                                          self.center and not self.rms_scaling)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the normalized axes."""
         x, axes = self._input(inputs)
         variance = x.var(axis=tuple(axes), keepdims=True)
@@ -180,7 +183,7 @@ class LayerNormalization(_Normalization):
             y = (x - x.mean(axis=tuple(axes), keepdims=True)) * inv
         return self._affine(y, axes).astype(x.dtype, copy=False)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["rms_scaling"] = self.rms_scaling
         return config
@@ -231,11 +234,12 @@ class BatchNormalization(_Normalization):
               "fused": None, "virtual_batch_size": (None,), "adjustment": (None,),
               "synchronized": (False,)}
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, **kwargs):
+    def __init__(self, axis: Any = -1, momentum: Any = 0.99, epsilon: Any = 0.001,
+                 center: Any = True, scale: Any = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         for key, allowed in self._INERT.items():
             if key in kwargs:
                 value = kwargs.pop(key)
@@ -249,7 +253,7 @@ class BatchNormalization(_Normalization):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``."""
         self._shape = self._build_affine(input_shape, self.scale, self.center)
         self.moving_mean = self.add_weight("moving_mean", self._shape,
@@ -259,7 +263,7 @@ class BatchNormalization(_Normalization):
                                                trainable=False)
         self.built = True
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         """``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``."""
         if training:
             raise ValueError(f"layer {self.name!r}: BatchNormalization with training=True "
@@ -270,7 +274,7 @@ class BatchNormalization(_Normalization):
                             + x.dtype.type(self.epsilon))
         return self._affine((x - mean) * inv, axes).astype(x.dtype, copy=False)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "momentum": self.momentum,

@@ -9,6 +9,8 @@ unmasked steps, ``sum_t m[b, t] x[b, t] / sum_t m[b, t]``, as tf.keras;
 ``GlobalMaxPooling1D`` ignores the mask, as tf.keras.  None of them passes a
 mask on.
 """
+from typing import Any, Dict
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -29,8 +31,14 @@ def _channels_last(x, data_format):
 class _Pooling1D(Layer):
     """Shared arguments and shapes of the windowed 1-D poolings."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid",
-                 data_format="channels_last", **kwargs):
+    #: The value padded positions take (never wins the reduction).
+    _fill = 0.0
+
+    def _reduce(self, windows, counts):
+        raise NotImplementedError
+
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: Any = "valid",
+                 data_format: Any = "channels_last", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool_size = check.int_tuple(pool_size, 1, "pool_size")
         self.strides = self.pool_size if strides is None else check.int_tuple(strides, 1,
@@ -39,7 +47,7 @@ class _Pooling1D(Layer):
         self.data_format = check.choice(data_format or "channels_last", "data_format",
                                         _DATA_FORMATS)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """Pool every window of ``pool_size`` steps (see the module docstring)."""
         x = check.as_real_array(inputs, "inputs", self._compute_dtype)
         if x.ndim != 3:
@@ -61,7 +69,7 @@ class _Pooling1D(Layer):
             out = self._reduce(windows, counts.astype(x.dtype))     # windows (B, n, C, p)
         return np.ascontiguousarray(_channels_last(out, self.data_format))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape with the time axis pooled."""
         shape = tuple(input_shape)
         axis = 1 if self.data_format == "channels_last" else 2
@@ -69,7 +77,7 @@ class _Pooling1D(Layer):
                                    self.strides[0])
         return shape[:axis] + (steps,) + shape[axis + 1:]
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"pool_size": self.pool_size, "strides": self.strides,
                        "padding": self.padding, "data_format": self.data_format})
@@ -128,7 +136,8 @@ class AveragePooling1D(_Pooling1D):
 class _GlobalPooling1D(Layer):
     """Shared arguments and shapes of the global 1-D poolings."""
 
-    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+    def __init__(self, data_format: Any = "channels_last", keepdims: Any = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check.choice(data_format or "channels_last", "data_format",
                                         _DATA_FORMATS)
@@ -144,7 +153,7 @@ class _GlobalPooling1D(Layer):
             raise ValueError(f"layer {self.name!r} expects 3-D inputs, got shape {x.shape}")
         return x
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, channels)``, or the time axis kept as 1 with ``keepdims``."""
         shape = tuple(input_shape)
         axis = self._time_axis
@@ -152,11 +161,11 @@ class _GlobalPooling1D(Layer):
             return shape[:axis] + (1,) + shape[axis + 1:]
         return shape[:axis] + shape[axis + 1:]
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """None: the time axis is gone."""
         return None
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"data_format": self.data_format, "keepdims": self.keepdims})
         return config
@@ -181,7 +190,7 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
     [[4.0, 5.0]]
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``max_t inputs[:, t]``."""
         return self._input(inputs).max(axis=self._time_axis, keepdims=self.keepdims)
 
@@ -205,7 +214,7 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
 
     supports_masking = True
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs: Any, mask: Any = None) -> Any:
         """``sum_t m[:, t] x[:, t] / sum_t m[:, t]`` (``m = 1`` without a mask)."""
         x = self._input(inputs)
         axis = self._time_axis

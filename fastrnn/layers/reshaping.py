@@ -3,6 +3,8 @@
 
 None of them passes a mask on (as Keras 3).  The batch axis is never touched.
 """
+from typing import Any, Dict
+
 import math
 
 import numpy as np
@@ -42,12 +44,12 @@ class Flatten(Layer):
     (2, 12)
     """
 
-    def __init__(self, data_format=None, **kwargs):
+    def __init__(self, data_format: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.data_format = check.choice(data_format or "channels_last", "data_format",
                                         ("channels_last", "channels_first"))
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs.reshape(batch, -1)`` (after moving channels last if channels_first)."""
         x = _array(self, inputs)
         if self.data_format == "channels_first" and x.ndim > 2:
@@ -55,13 +57,13 @@ class Flatten(Layer):
         return np.ascontiguousarray(x).reshape(x.shape[0], -1) if x.ndim > 1 else \
             x.reshape(x.shape[0], 1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, prod(other sizes))`` (None when one is unknown)."""
         rest = tuple(input_shape)[1:]
         size = None if any(d is None for d in rest) else math.prod(rest)
         return (tuple(input_shape)[0], size)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["data_format"] = self.data_format
         return config
@@ -98,7 +100,7 @@ class Reshape(Layer):
     (2, 3, 4)
     """
 
-    def __init__(self, target_shape, **kwargs):
+    def __init__(self, target_shape: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         items = list(target_shape)
         if any(isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer))
@@ -107,18 +109,18 @@ class Reshape(Layer):
                              f"{target_shape!r}")
         self.target_shape = tuple(int(d) for d in items)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs.reshape((batch,) + target_shape)``."""
         x = _array(self, inputs)
         shape = _resolve_target(x.shape[1:], self.target_shape, self.name)
         return x.reshape((x.shape[0],) + shape)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch,) + target_shape`` (-1 resolved when the sizes are known)."""
         shape = tuple(input_shape)
         return (shape[0],) + _resolve_target(shape[1:], self.target_shape, self.name)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["target_shape"] = self.target_shape
         return config
@@ -136,14 +138,14 @@ class Permute(Layer):
     (2, 4, 3)
     """
 
-    def __init__(self, dims, **kwargs):
+    def __init__(self, dims: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         dims = tuple(int(d) for d in dims)
         if sorted(dims) != list(range(1, len(dims) + 1)):
             raise ValueError(f"dims must be a permutation of 1..{len(dims)}, got {dims}")
         self.dims = dims
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs.transpose((0,) + dims)``."""
         x = _array(self, inputs)
         if x.ndim != len(self.dims) + 1:
@@ -151,12 +153,12 @@ class Permute(Layer):
                              f"of shape {x.shape}")
         return np.ascontiguousarray(x.transpose((0,) + self.dims))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input sizes in the order of ``dims``."""
         shape = tuple(input_shape)
         return (shape[0],) + tuple(shape[d] for d in self.dims)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["dims"] = self.dims
         return config
@@ -174,23 +176,23 @@ class RepeatVector(Layer):
     (2, 3, 4)
     """
 
-    def __init__(self, n, **kwargs):
+    def __init__(self, n: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = check.positive_int(n, "n")
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs[:, None, :]`` repeated ``n`` times on axis 1."""
         x = _array(self, inputs)
         if x.ndim != 2:
             raise ValueError(f"layer {self.name!r} expects 2-D inputs, got shape {x.shape}")
         return np.repeat(x[:, None, :], self.n, axis=1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, n, features)``."""
         shape = tuple(input_shape)
         return (shape[0], self.n, shape[1])
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["n"] = self.n
         return config
@@ -217,7 +219,7 @@ class ZeroPadding1D(Layer):
     (1, 6, 2)
     """
 
-    def __init__(self, padding=1, data_format=None, **kwargs):
+    def __init__(self, padding: Any = 1, data_format: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         items = [padding, padding] if isinstance(padding, (int, np.integer)) else list(padding)
         if len(items) != 2 or any(isinstance(p, (bool, np.bool_)) or not isinstance(
@@ -231,7 +233,7 @@ class ZeroPadding1D(Layer):
     def _time_axis(self):
         return 1 if self.data_format == "channels_last" else 2
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs`` with ``padding`` zero steps before and after."""
         x = _array(self, inputs)
         if x.ndim != 3:
@@ -240,14 +242,14 @@ class ZeroPadding1D(Layer):
         widths[self._time_axis] = self.padding
         return np.pad(x, widths)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape with ``sum(padding)`` more steps."""
         shape = list(input_shape)
         axis = self._time_axis
         shape[axis] = None if shape[axis] is None else shape[axis] + sum(self.padding)
         return tuple(shape)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"padding": self.padding, "data_format": self.data_format})
         return config
@@ -269,7 +271,7 @@ class Cropping1D(Layer):
     (1, 3, 2)
     """
 
-    def __init__(self, cropping=(1, 1), **kwargs):
+    def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         items = [cropping, cropping] if isinstance(cropping, (int, np.integer)) \
             else list(cropping)
@@ -279,7 +281,7 @@ class Cropping1D(Layer):
                              f"{cropping!r}")
         self.cropping = (int(items[0]), int(items[1]))
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs[:, start:steps - end]``."""
         x = _array(self, inputs)
         if x.ndim != 3 or sum(self.cropping) >= x.shape[1]:
@@ -287,13 +289,13 @@ class Cropping1D(Layer):
                              f"of shape {x.shape}: nothing would be left")
         return x[:, self.cropping[0]:x.shape[1] - self.cropping[1]]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape with ``sum(cropping)`` fewer steps."""
         shape = tuple(input_shape)
         steps = None if shape[1] is None else shape[1] - sum(self.cropping)
         return (shape[0], steps) + shape[2:]
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["cropping"] = self.cropping
         return config
@@ -311,23 +313,23 @@ class UpSampling1D(Layer):
     [0.0, 0.0, 1.0, 1.0]
     """
 
-    def __init__(self, size=2, **kwargs):
+    def __init__(self, size: Any = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = check.positive_int(size, "size")
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``repeat(inputs, size, axis=1)``."""
         x = _array(self, inputs)
         if x.ndim != 3:
             raise ValueError(f"layer {self.name!r} expects 3-D inputs, got shape {x.shape}")
         return np.repeat(x, self.size, axis=1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape with ``size`` times the steps."""
         shape = tuple(input_shape)
         return (shape[0], None if shape[1] is None else shape[1] * self.size) + shape[2:]
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["size"] = self.size
         return config

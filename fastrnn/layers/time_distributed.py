@@ -4,6 +4,8 @@
 layer on the ``(batch * steps, ...)`` reshaped input (no loop over steps).
 The mask received passes on unchanged.
 """
+from typing import Any, Dict
+
 import numpy as np
 
 from .base import Layer, call_accepts, deserialize, register, serialize
@@ -43,7 +45,7 @@ class TimeDistributed(Layer):
 
     supports_masking = True
 
-    def __init__(self, layer, **kwargs):
+    def __init__(self, layer: Any, **kwargs: Any) -> None:
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed needs a fastrnn Layer, got {layer!r}")
         super().__init__(**kwargs)
@@ -54,14 +56,14 @@ class TimeDistributed(Layer):
             raise ValueError(f"layer {self.name!r} (TimeDistributed) expects inputs of rank "
                              f">= 3 (batch, steps, ...), got shape {tuple(shape)}")
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Build the wrapped layer on ``(batch * steps, ...)``."""
         shape = tuple(input_shape)
         self._check_shape(shape)
         self.layer._build_once(_merged(shape), self._compute_dtype)
         self.built = True
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Any, training: Any = None) -> Any:
         """``layer(inputs.reshape(batch * steps, ...)).reshape(batch, steps, ...)``."""
         x = np.asarray(inputs)
         if x.dtype.kind not in "biuf":
@@ -76,24 +78,24 @@ class TimeDistributed(Layer):
             raise ValueError(f"layer {self.name!r}: the wrapped layer returns several values")
         return y.reshape((batch, steps) + y.shape[1:])
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, steps) + layer output shape[1:]``."""
         shape = tuple(input_shape)
         self._check_shape(shape)
         inner = self.layer.compute_output_shape(_merged(shape))
         return shape[:2] + tuple(inner)[1:]
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask received, unchanged."""
         return mask
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["layer"] = serialize(self.layer)
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Any, custom_objects: Any = None) -> Any:
         """A TimeDistributed from its config (the wrapped layer deserialized)."""
         config = dict(config)
         layer = deserialize(config.pop("layer"), custom_objects)
