@@ -91,8 +91,8 @@ class ReLU(_Elementwise):
     --------
     >>> import numpy as np
     >>> import fastrnn as fr
-    >>> fr.ReLU(max_value=6.0, negative_slope=0.1)(np.array([-2.0, 3.0, 9.0])).tolist()
-    [-0.2, 3.0, 6.0]
+    >>> fr.ReLU(max_value=6.0, negative_slope=0.5)(np.array([-2.0, 3.0, 9.0])).tolist()
+    [-1.0, 3.0, 6.0]
     """
 
     def __init__(self, max_value: Any = None, negative_slope: Any = 0.0, threshold: Any = 0.0,
