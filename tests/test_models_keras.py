@@ -521,3 +521,17 @@ def test_graph_models_pickle_and_deepcopy(name, model_arrays):
     for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         for got, want in zip(_outputs(clone.predict(feed)), ys):
             assert_close(got, want)
+
+
+@needs_h5py
+def test_predict_checks_its_arguments(model_arrays):
+    model = load_keras(fixture("k3m_two_inputs.keras"))
+    xs, _ = _model_io("k3m_two_inputs", model_arrays)
+    with pytest.raises(TypeError, match="batch_size"):
+        model.predict(xs, batch_size="2")
+    with pytest.raises(ValueError, match="batch_size"):
+        model.predict(xs, batch_size=0)
+    with pytest.raises(ValueError, match="same number of rows"):
+        model.predict([xs[0], xs[1][:2]])
+    with pytest.raises(ValueError, match="ragged"):
+        model.predict([xs[0], [[1.0, 2.0], [3.0]]])

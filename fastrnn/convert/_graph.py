@@ -22,7 +22,7 @@ a layer whose ``call`` takes ``mask`` receives the masks of its inputs, and a
 mask given explicitly in the file (Keras 3) takes precedence.
 """
 import collections
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -290,7 +290,7 @@ class Model(Layer):
         out, _ = self._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
         return _map(out, lambda p: p.shape)
 
-    def predict(self, x: Any, batch_size: Any = None) -> Any:
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto") -> Any:
         """The model's outputs for ``x``, ``batch_size`` rows at a time (as Keras's predict).
 
         Parameters
@@ -298,12 +298,17 @@ class Model(Layer):
         x : array, list of arrays, or dict of arrays keyed by input name
         batch_size : int, optional
             Rows per call; None runs everything in one call.
+        verbose : accepted (tf.keras's argument); no effect.
 
         Returns
         -------
         array, list of arrays or dict of arrays (the structure of the Keras model's outputs)
         """
-        values = [np.asarray(v) for v in self._feed(x)]
+        if batch_size is not None:
+            batch_size = check.positive_int(batch_size, "batch_size")
+        names = self.input_names
+        values = [check.regular_array(v, f"input {name!r}")
+                  for v, name in zip(self._feed(x), names)]
         rows = {v.shape[0] if v.ndim else None for v in values}
         if len(rows) != 1 or None in rows:
             raise ValueError(f"model {self.name!r}: every input needs the same number of rows "
@@ -311,7 +316,6 @@ class Model(Layer):
         total = values[0].shape[0]
         if batch_size is None or total <= batch_size:
             return self(values)
-        batch_size = check.positive_int(batch_size, "batch_size")
         parts = [self([v[start:start + batch_size] for v in values])
                  for start in range(0, total, batch_size)]
         return _concatenate(parts)
