@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastrnn as fr
-from fastrnn.convert import Model, load_keras
+from fastrnn.convert import Model, from_keras_config, load_keras
 from fastrnn.convert._graph import _make_layer
 from fastrnn.layers import conv as conv_module
 
@@ -535,3 +535,19 @@ def test_predict_checks_its_arguments(model_arrays):
         model.predict([xs[0], xs[1][:2]])
     with pytest.raises(ValueError, match="ragged"):
         model.predict([xs[0], [[1.0, 2.0], [3.0]]])
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(LAYER_CASES) if n.startswith("k3/")])
+def test_from_keras_config_with_input_shape_builds_every_layer(name, layer_arrays):
+    """The public one-layer entry point: config + weights + input_shape -> the Keras output."""
+    meta, xs, ws, want = _case(name, layer_arrays)
+    shapes = [(None,) + x.shape[1:] for x in xs]
+    layer = from_keras_config({"class_name": meta["class_name"], "config": meta["config"]},
+                              ws, input_shape=shapes if len(shapes) > 1 else shapes[0])
+    assert_close(_call(layer, xs, meta["masked"]), want)
+
+
+def test_from_keras_config_names_a_shape_that_does_not_fit():
+    config = {"class_name": "Conv1D", "config": {"filters": 2, "kernel_size": 3}}
+    with pytest.raises(ValueError, match="cannot be built for input_shape"):
+        from_keras_config(config, input_shape=(None, 5))

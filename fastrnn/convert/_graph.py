@@ -792,6 +792,19 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
     return order
 
 
+def build_on(layer: Layer, input_shape: Any, where: str) -> None:
+    """Build ``layer`` by calling it on placeholders of ``input_shape`` (one shape or a list)."""
+    several = isinstance(input_shape, list) and input_shape and \
+        isinstance(input_shape[0], (list, tuple))
+    shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
+    placeholders = [Placeholder(shape, "float32") for shape in shapes]
+    try:
+        layer(placeholders if several else placeholders[0])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: layer {layer.name!r} ({type(layer).__name__}) cannot be "
+                         f"built for input_shape={input_shape!r}: {exc}") from None
+
+
 def _has_input_layer(model_config):
     layers = (model_config.get("config") or {}).get("layers") or []
     return bool(layers) and isinstance(layers[0], dict) and \

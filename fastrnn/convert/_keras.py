@@ -222,7 +222,7 @@ def set_layer_weights(layer, weights, where):
 
 
 def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
-                      keras_version: Any = None) -> Any:
+                      keras_version: Any = None, input_shape: Any = None) -> Any:
     """The fastrnn layer equivalent to a tf.keras layer config, with its weights.
 
     Parameters
@@ -231,11 +231,16 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
         A ``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN`` (over built-in cells) or
         ``Bidirectional`` config -- the dict of the layer's ``get_config()``
         or the ``{"class_name": ..., "config": ...}`` form -- or, in the
-        second form, an ``Embedding``, ``Masking``, ``Dense`` or ``Dropout``.
+        second form, any layer of the README's "Supported layers".
     weights : list of arrays, optional
         The layer's ``get_weights()`` (Keras order and layout).  When given,
         the layer is built for them and they are set (shapes checked first);
         otherwise the layer builds on its first call.
+    input_shape : tuple or list of tuples, optional
+        The input shape(s), batch axis first (``None`` for unknown sizes), to
+        build the layer on before setting ``weights``.  Default: a sequence
+        ``(None, None, features)`` with ``features = weights[0].shape[0]``,
+        which fits the recurrent layers, ``Dense`` and ``Embedding``.
     keras_version : str, optional
         ``"2..."`` or ``"3..."``: which Keras wrote the config.  Default:
         guessed (a ``DTypePolicy`` dict or ``batch_shape`` means Keras 3).
@@ -263,9 +268,11 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
     keras3 = looks_like_keras3(config) if keras_version is None else \
         is_keras3_version(keras_version)
     layer = layer_from_config(config, keras3, where)
+    if input_shape is not None:
+        _graph.build_on(layer, input_shape, where)
     if weights is not None:
         weights = list(weights)
-        if weights:
+        if weights and input_shape is None:
             layer.build((None, None, np.shape(weights[0])[0]))
         set_layer_weights(layer, weights, where)
     return layer
