@@ -6,6 +6,7 @@ from typing import Any, Dict, Iterable, List, Optional
 import numpy as np
 
 from . import _validation as check
+from .layers import streaming
 from .layers.base import Layer, Placeholder, call_accepts, deserialize, register, serialize
 from .layers.core import InputLayer
 
@@ -143,7 +144,8 @@ class Sequential(Layer):
         self._build_input_shape = tuple(input_shape)  # type: ignore[assignment]
         self.built = True
 
-    def __call__(self, inputs: Any, training: Optional[bool] = None, mask: Any = None) -> Any:
+    def __call__(self, inputs: Any, training: Optional[bool] = None, mask: Any = None,
+                 lengths: Any = None) -> Any:
         """The model's output for ``inputs`` (building it on the first call).
 
         Parameters
@@ -154,6 +156,10 @@ class Sequential(Layer):
             Passed to the layers that take it (dropout); inference by default.
         mask : boolean array ``(batch, time)``, optional
             The mask of ``inputs``, passed to the first layers as tf.keras does.
+        lengths : integers ``(batch,)``, optional
+            Valid steps per row (post-padding): the model sees the mask
+            ``arange(time) < lengths[:, None]`` (combined with ``mask``), and its
+            recurrent layers skip the padded steps.
 
         Returns
         -------
@@ -161,7 +167,9 @@ class Sequential(Layer):
         """
         if not isinstance(inputs, Placeholder):
             self._check_model_input(inputs)
-        output = self._run(inputs, training, mask)
+        if lengths is not None:
+            mask, lengths = _lengths_mask(inputs, mask, lengths)
+        output = self._run(inputs, training, mask, lengths)
         if isinstance(inputs, Placeholder):
             self._record_symbolic(inputs, output)
         self.built = True
@@ -189,12 +197,14 @@ class Sequential(Layer):
         """Run the layers in order, passing masks as tf.keras does."""
         return self._run(inputs, training, mask)
 
-    def _run(self, x, training, mask):
+    def _run(self, x, training, mask, lengths=None):
         last = len(self._layers) - 1
         for i, layer in enumerate(self._layers):
             kwargs = {}
             if mask is not None and call_accepts(layer, "mask"):
                 kwargs["mask"] = mask
+            if lengths is not None and call_accepts(layer, "lengths"):
+                kwargs["lengths"] = lengths
             if training is not None and call_accepts(layer, "training"):
                 kwargs["training"] = training
             try:
@@ -241,6 +251,43 @@ class Sequential(Layer):
         if isinstance(parts[0], list):
             return [np.concatenate(column) for column in zip(*parts)]
         return np.concatenate(parts)
+
+    def get_initial_state(self, batch_size: int) -> List[Any]:
+        """The initial states of ``batch_size`` streams: one entry per recurrent layer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastrnn as fr
+        >>> model = fr.Sequential([fr.Input((None, 3)), fr.Masking(0.0), fr.GRU(8),
+        ...                        fr.Dense(2)])
+        >>> states = model.get_initial_state(batch_size=4)
+        >>> for frame in np.ones((6, 4, 3), "float32"):     # 6 frames of 4 streams
+        ...     scores, states = model.step(frame, states)
+        >>> scores.shape
+        (4, 2)
+        """
+        return streaming.model_initial_state(self, batch_size)
+
+    def step(self, inputs: Any, states: List[Any], mask: Any = None) -> Any:
+        """One timestep (or a chunk ``(batch, t, ...)``) of every layer, explicit states.
+
+        Parameters
+        ----------
+        inputs : array ``(batch, features)`` (token ids ``(batch,)`` for a model that
+            starts with ``Embedding``), or a chunk ``(batch, t, ...)``.
+        states : list from :meth:`get_initial_state` or a previous ``step``; not modified.
+        mask : boolean ``(batch,)`` (``(batch, t)`` for a chunk), optional
+            ``Masking`` / ``Embedding(mask_zero=True)`` layers add theirs, per step.
+
+        Returns
+        -------
+        (outputs, new_states)
+            The model's outputs for this step (as ``predict`` on the sequence so far
+            gives at its last step) and the new states.  Threads may step separate
+            states of one model at once.
+        """
+        return streaming.model_step(self, inputs, states, mask)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for ``input_shape`` (batch axis included)."""
@@ -354,3 +401,16 @@ def model_from_json(json_string: str, custom_objects: Optional[Dict[str, Any]] =
     except ValueError as exc:
         raise ValueError(f"model_from_json: not valid JSON: {exc}") from None
     return model_from_config(config, custom_objects)
+
+
+def _lengths_mask(inputs, mask, lengths):
+    """``(mask, lengths)`` for a model call: the input mask combined with the one
+    ``lengths`` stands for, and ``lengths`` checked (for the layers that skip padding)."""
+    shape = np.shape(inputs)
+    if len(shape) < 2:
+        raise ValueError(f"lengths needs inputs with a time axis (batch, time, ...), got "
+                         f"inputs of shape {shape}")
+    lengths = check.sequence_lengths(lengths, shape[0], shape[1])
+    valid = np.arange(shape[1])[None, :] < lengths[:, None]
+    given = check.sequence_mask(mask, shape[0], shape[1])
+    return (valid if given is None else valid & (given != 0)), lengths

@@ -26,11 +26,12 @@ from .. import _validation as check
 from .base import (Layer, Placeholder, ReprText, _placeholders_for, call_accepts, construct,
                    deserialize, flatten, is_nested, keras3_config, make_node, pack_as, pack_like,
                    register, serialize, shape_of, shape_spec)
+from . import streaming
 from .cells import StackedRNNCells, output_spec
 
 __all__ = ["RNN"]
 
-_CALL_ARGS = ("mask", "training", "initial_state", "constants")
+_CALL_ARGS = ("mask", "training", "initial_state", "constants", "lengths")
 
 
 def _is_shape(value):
@@ -337,12 +338,59 @@ class RNN(Layer):
             for buffer, value in zip(self._state_buffers, values):
                 buffer[...] = value
 
-    def get_initial_state(self, inputs: Any) -> Any:
-        """The states a call on ``inputs`` starts from when none are given (zeros by default)."""
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None) -> Any:
+        """The states a call starts from when none are given (zeros by default).
+
+        Parameters
+        ----------
+        inputs : array, optional
+            tf.keras's form: the batch size is that of ``inputs``.
+        batch_size : int, optional
+            The streaming form: the initial states of ``batch_size`` streams, in the
+            cell's state structure (LSTM ``[h, c]``), to pass to :meth:`step`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastrnn as fr
+        >>> layer = fr.GRU(8)
+        >>> layer.build((None, None, 3))
+        >>> states = layer.get_initial_state(batch_size=2)
+        >>> for frame in np.ones((5, 2, 3), "float32"):     # frames of 2 streams
+        ...     output, states = layer.step(frame, states)
+        >>> output.shape
+        (2, 8)
+        """
+        if batch_size is not None or inputs is None:
+            if batch_size is None:
+                raise ValueError("get_initial_state needs inputs or batch_size")
+            return streaming.rnn_initial_state(self, batch_size)
         first = np.asarray(flatten(inputs)[0])
         batch = first.shape[1 if self.time_major else 0]
         init = self._cell_initial_state(batch)
         return pack_as(self._state_spec, init) if is_nested(self._state_spec) else init
+
+    def step(self, inputs: Any, states: Any, mask: Any = None, out: Any = None) -> Any:
+        """One timestep (or a chunk of them) of explicit-state streaming.
+
+        Parameters
+        ----------
+        inputs : array ``(batch, features)``, or a chunk ``(batch, t, features)``.
+        states : the stream's states (from :meth:`get_initial_state` or a previous
+            ``step``); not modified.
+        mask : boolean ``(batch,)`` (``(batch, t)`` for a chunk), optional
+            False keeps a row's state; its output repeats its previous output.
+        out : states, optional
+            Arrays to write the new states into (may be ``states``: no allocation).
+
+        Returns
+        -------
+        (outputs, new_states)
+            ``(batch, units)`` for one step, ``(batch, t, units)`` for a chunk.  No lock
+            is taken: threads may step separate states of one layer at once.  Stepping a
+            sequence gives the whole-sequence call's outputs and states bitwise.
+        """
+        return streaming.rnn_step(self, inputs, states, mask, out)
 
     def _cell_initial_state(self, batch):
         """Flat list of the cell's initial states for ``batch`` rows."""
@@ -397,7 +445,8 @@ class RNN(Layer):
     # ---- calling ---------------------------------------------------------------
 
     def __call__(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
-                 initial_state: Any = None, constants: Any = None, **kwargs: Any) -> Any:
+                 initial_state: Any = None, constants: Any = None, lengths: Any = None,
+                 **kwargs: Any) -> Any:
         """Run the layer over a sequence batch (building it on the first call).
 
         Parameters
@@ -417,6 +466,10 @@ class RNN(Layer):
             layer's stored states for this call.
         constants : list of arrays, optional
             Passed to ``cell.call(..., constants=...)`` at every step.
+        lengths : integers ``(batch,)``, optional
+            Valid steps per row (post-padding): row b is valid at ``t < lengths[b]``,
+            as the mask ``arange(time) < lengths[:, None]`` (combined with ``mask``
+            when both are given); the padded steps are not computed.
 
         Returns
         -------
@@ -436,7 +489,7 @@ class RNN(Layer):
         if not self.built:
             first = flatten(inputs)[0]
             self._build_once(shape_of(inputs), getattr(first, "dtype", None))
-        return self.call(inputs, mask, training, initial_state, constants)
+        return self.call(inputs, mask, training, initial_state, constants, lengths)
 
     def _split_list_inputs(self, inputs, initial_state, constants):
         """tf.keras's list form ``[inputs, *initial_state, *constants]``."""
@@ -464,7 +517,7 @@ class RNN(Layer):
         return outputs
 
     def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
-             initial_state: Any = None, constants: Any = None) -> Any:
+             initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
         """Run the sequence (the layer must be built; ``__call__`` builds it)."""
         weights = None
         if (self._kernel_capable and constants is None and not isinstance(inputs, tuple)
@@ -477,13 +530,23 @@ class RNN(Layer):
                 weights = tuple(c._kernel_weights for c in cells)
                 if None in weights:
                     weights = None
+        if lengths is not None and (weights is None or (self.go_backwards and len(weights) > 1)):
+            mask, lengths = self._lengths_as_mask(inputs, mask, lengths), None
         if self.stateful:
             with self._lock:
                 buffers = self._state_buffers
                 if buffers is None or initial_state is not None:
                     buffers = self._load_stored_states(inputs, initial_state)
-                if weights is not None:
-                    output, states = self._run_kernels(weights, inputs, mask, buffers)
+                if (weights is not None and len(weights) == 1 and mask is None
+                        and lengths is None and type(inputs) is np.ndarray and inputs.ndim == 3
+                        and inputs.shape[1] == 1 and not self.time_major):
+                    # one frame of a stream: the compiled step, states updated in place
+                    output, states = _engine.step(weights[0], inputs[:, 0], buffers,
+                                                  out=buffers)
+                    if self.return_sequences:
+                        output = output[:, None]
+                elif weights is not None:
+                    output, states = self._run_kernels(weights, inputs, mask, buffers, lengths)
                 else:
                     output, states = self._run_steps(inputs, mask, training, buffers, constants)
                     for buffer, value in zip(buffers, states):
@@ -495,12 +558,24 @@ class RNN(Layer):
         if initial_state is not None:
             states = self._initial_states(initial_state, self._batch_of(inputs))
         if weights is not None:
-            output, states = self._run_kernels(weights, inputs, mask, states)
+            output, states = self._run_kernels(weights, inputs, mask, states, lengths)
         else:
             output, states = self._run_steps(inputs, mask, training, states, constants)
         if self.return_state:
             return self._with_states(output, states)
         return output
+
+    def _lengths_as_mask(self, inputs, mask, lengths):
+        """The mask ``lengths`` stands for, combined with ``mask`` (for the paths that
+        take a mask only)."""
+        x = flatten(inputs)[0]
+        batch, steps = (x.shape[1], x.shape[0]) if self.time_major else x.shape[:2]
+        lengths = check.sequence_lengths(lengths, batch, steps)
+        valid = np.arange(steps)[None, :] < lengths[:, None]
+        if self.time_major:
+            valid = valid.T
+        given = check.sequence_mask(mask, batch, steps, time_major=self.time_major)
+        return valid if given is None else valid & (given != 0)
 
     def _load_stored_states(self, inputs, initial_state):
         """A stateful layer's state buffers: made on the first call (fixing the batch
@@ -522,11 +597,11 @@ class RNN(Layer):
                 f"{self._state_buffers[0].shape[0]}, but the inputs have batch size {batch}; "
                 f"a stateful layer keeps one state per row (use reset_states or a new layer)")
 
-    def _run_kernels(self, weights, inputs, mask, states):
+    def _run_kernels(self, weights, inputs, mask, states, lengths=None):
         """One kernel call per cell; ``states`` (flat list or None) is updated in place."""
         if len(weights) == 1:
             return _engine.run_sequence(
-                weights[0], inputs, mask=mask, state_buffers=states,
+                weights[0], inputs, mask=mask, lengths=lengths, state_buffers=states,
                 time_major=self.time_major, go_backwards=self.go_backwards,
                 return_sequences=self.return_sequences,
                 zero_output_for_mask=self.zero_output_for_mask)
@@ -538,7 +613,7 @@ class RNN(Layer):
                 buffers = states[offset:offset + cell_weights.n_states]
                 offset += cell_weights.n_states
             sequence, cell_states = _engine.run_sequence(
-                cell_weights, sequence, mask=cell_mask, state_buffers=buffers,
+                cell_weights, sequence, mask=cell_mask, lengths=lengths, state_buffers=buffers,
                 time_major=self.time_major, go_backwards=self.go_backwards and i == 0,
                 return_sequences=self.return_sequences or i < top,
                 zero_output_for_mask=self.zero_output_for_mask and i == top)

@@ -114,7 +114,10 @@ class Bidirectional(Layer):
         forward = _copy_of(layer)
         self._backward_layer_config = None
         if backward_layer is None:
-            backward = _copy_of(layer, go_backwards=not layer.go_backwards)
+            # named after the wrapped layer (a Keras 3 config names it forward_<name>)
+            backward = _copy_of(layer, go_backwards=not layer.go_backwards,
+                                name=layer.name[len("forward_"):] if layer.name.startswith(
+                                    "forward_") else layer.name)
         else:
             backward = backward_layer
             self._backward_layer_config = serialize(backward_layer)  # before the renaming
@@ -145,7 +148,7 @@ class Bidirectional(Layer):
         return self._batch_input_shape or self.forward_layer._batch_input_shape
 
     def __call__(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
-                 initial_state: Any = None, constants: Any = None) -> Any:
+                 initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
         """Run both directions over ``inputs`` and merge (building on the first call).
 
         Parameters
@@ -158,6 +161,9 @@ class Bidirectional(Layer):
             The forward layer's states, then the backward layer's.
         constants : list of arrays, optional
             Passed to both layers.
+        lengths : integers ``(batch,)``, optional
+            Valid steps per row (post-padding), as the equivalent mask: the backward
+            pass starts at each row's last valid step.
 
         Returns
         -------
@@ -177,7 +183,21 @@ class Bidirectional(Layer):
                 self._num_constants = len(flatten(constants))
             return super().__call__(inputs)
         return super().__call__(inputs, mask=mask, training=training,
-                                initial_state=initial_state, constants=constants)
+                                initial_state=initial_state, constants=constants,
+                                lengths=lengths)
+
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None) -> Any:
+        """Not for streaming (see :meth:`step`); ``inputs``: both layers' initial states."""
+        if inputs is None:
+            self.step(None, None)
+        return [self.forward_layer.get_initial_state(inputs),
+                self.backward_layer.get_initial_state(inputs)]
+
+    def step(self, inputs: Any, states: Any, mask: Any = None, out: Any = None) -> Any:
+        """A Bidirectional layer cannot stream: its backward pass needs the whole sequence."""
+        raise ValueError(f"layer {self.name!r} (Bidirectional) cannot be streamed: its "
+                         f"backward pass starts at the end of the sequence; call it on whole "
+                         f"sequences (with lengths= for padded batches)")
 
     def _n_forward_states(self):
         return len(flatten(self.forward_layer.states))
@@ -189,7 +209,7 @@ class Bidirectional(Layer):
         self.built = True
 
     def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
-             initial_state: Any = None, constants: Any = None) -> Any:
+             initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
         """Run both directions and merge (see the class docstring)."""
         forward_state = backward_state = None
         if initial_state is not None:
@@ -197,9 +217,10 @@ class Bidirectional(Layer):
             split = self._n_forward_states()
             forward_state, backward_state = states[:split], states[split:]
         y = self.forward_layer(inputs, mask=mask, training=training,
-                               initial_state=forward_state, constants=constants)
+                               initial_state=forward_state, constants=constants, lengths=lengths)
         y_rev = self.backward_layer(inputs, mask=mask, training=training,
-                                    initial_state=backward_state, constants=constants)
+                                    initial_state=backward_state, constants=constants,
+                                    lengths=lengths)
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
