@@ -35,6 +35,9 @@ __all__ = ["Model", "GraphSpec", "graph_spec", "build_graph_model", "MASK_OPS",
 
 #: Model classes a functional config may nest.
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+#: Layers with tf.keras 2 / Keras 3 mask rules (``mask_rules=``, see ``fastrnn.layers.merge``).
+MERGE_LAYERS = frozenset({"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
+                          "Minimum"})
 #: Layers whose ``.keras`` weights sit below sub-groups (see :func:`container_chunks`).
 CONTAINER_LAYERS = frozenset({"TimeDistributed"}) | MODEL_CLASSES
 
@@ -661,11 +664,7 @@ def _make_layer(layer_config, keras3, where, custom_objects):
         return model_from_config(layer_config, keras3, where, custom_objects)
     if class_name not in SUPPORTED_LAYERS:
         _refuse(class_name, name, where)
-    layer = layer_from_config(layer_config, keras3, where)
-    if not keras3 and hasattr(layer, "_mask_rules") and \
-            "mask_rules" not in (layer_config.get("config") or {}):
-        layer._mask_rules = "keras2"     # a merge layer from a tf.keras 2 file
-    return layer
+    return layer_from_config(layer_config, keras3, where)
 
 
 def _sequential_as_graph(config, where):

@@ -194,6 +194,9 @@ def _translate_nested(key, value, keras3, where):
 def layer_from_config(config, keras3, where):
     """A new (unbuilt) fastrnn layer for a Keras layer config; ``ValueError`` if unsupported."""
     translated = translate(config, keras3, where)
+    if not keras3 and translated["class_name"] in _graph.MERGE_LAYERS:
+        # tf.keras 2's merge layers combine masks with AND and leave values alone
+        translated["config"].setdefault("mask_rules", "keras2")
     try:
         return deserialize(translated)
     except (TypeError, ValueError) as exc:
