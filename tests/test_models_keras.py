@@ -22,6 +22,7 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 ATOL = 1e-5
 MODELS = ["conv_lstm", "text_attention", "seq2seq", "two_inputs", "tagger", "shared_nested",
           "cnn_bn", "repeat_permute", "masked_merges", "nested_functional"]
+K3_ONLY_MODELS = ["residual_ops"]     # x + y, x * 0.5, -x between layers (Keras 3 operations)
 FORMATS = [".keras", ".h5"]
 VERSIONS = ["k2", "k3"]
 
@@ -147,8 +148,8 @@ def _outputs(y):
 
 @needs_h5py
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name", MODELS)
-@pytest.mark.parametrize("version", ["k2m", "k3m"])
+@pytest.mark.parametrize("version,name", [(v, n) for v in ("k2m", "k3m") for n in MODELS]
+                         + [("k3m", n) for n in K3_ONLY_MODELS])
 def test_model_predicts_like_keras(version, name, fmt, model_arrays):
     model = load_keras(fixture(f"{version}_{name}{fmt}"))
     xs, ys = _model_io(f"{version}_{name}", model_arrays)

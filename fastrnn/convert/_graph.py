@@ -10,9 +10,10 @@ call.  The builder here turns that into a :class:`Model`:
   nested :class:`Model` objects;
 * Keras 3 records the mask arithmetic of a graph as operations between layers
   (``NotEqual``, ``Any``, ``LogicalOr``, ``ConvertToTensor``, ...): those few
-  boolean operations are evaluated here (:data:`MASK_OPS`); any other
-  operation, a ``Lambda`` or a custom class is refused by name -- nothing from a
-  file is ever executed;
+  boolean operations are evaluated here (:data:`MASK_OPS`), and so is the
+  elementwise arithmetic of ``x + y``, ``x * 0.5``, ``-x`` (:data:`ARITHMETIC_OPS`);
+  any other operation, a ``Lambda`` or a custom class is refused by name --
+  nothing from a file is ever executed;
 * ``initial_state`` (an RNN fed by another's ``return_state``), ``mask``,
   ``use_causal_mask`` and ``return_attention_scores`` call arguments are passed
   as recorded.
@@ -31,6 +32,7 @@ from ..layers.base import (Layer, Placeholder, call_accepts, deserialize, flatte
                            serialize)
 
 __all__ = ["Model", "GraphSpec", "graph_spec", "build_graph_model", "MASK_OPS",
+           "ARITHMETIC_OPS", "GRAPH_OPS",
            "CONTAINER_LAYERS", "container_chunks"]
 
 #: Model classes a functional config may nest.
@@ -64,11 +66,34 @@ MASK_OPS = {
     "ExpandDims": lambda args, config: np.expand_dims(args[0], config.get("axis", -1)),
     "Squeeze": lambda args, config: np.squeeze(args[0], axis=config.get("axis")),
 }
+#: Keras 3 elementwise arithmetic recorded for ``x + y``, ``x * 0.5``, ``-x`` ... between
+#: layers (their outputs carry no mask, as in Keras).
+ARITHMETIC_OPS = {
+    "Add": lambda args, config: np.add(args[0], args[1]),
+    "Subtract": lambda args, config: np.subtract(args[0], args[1]),
+    "Multiply": lambda args, config: np.multiply(args[0], args[1]),
+    "TrueDivide": lambda args, config: np.true_divide(args[0], args[1]),
+    "Divide": lambda args, config: np.true_divide(args[0], args[1]),
+    "Negative": lambda args, config: np.negative(args[0]),
+    "Maximum": lambda args, config: np.maximum(args[0], args[1]),
+    "Minimum": lambda args, config: np.minimum(args[0], args[1]),
+}
+#: Every operation a graph may hold (all computed by NumPy here; nothing else is run).
+GRAPH_OPS = dict(MASK_OPS, **ARITHMETIC_OPS)
 
 
 def _op_shape(name, shapes, config):
     """The shape of a mask operation's output, for the symbolic pass."""
     first = next((s for s in shapes if s is not None), ())
+    if name in ARITHMETIC_OPS:      # broadcast the tensor arguments' shapes
+        tensors = [tuple(s) for s in shapes if s]
+        rank = max((len(s) for s in tensors), default=0)
+        padded = [(1,) * (rank - len(s)) + s for s in tensors]
+        out = []
+        for sizes in zip(*padded):
+            known = {d for d in sizes if d not in (None, 1)}
+            out.append(known.pop() if known else (None if None in sizes else 1))
+        return tuple(out)
     if name in ("Any", "All"):
         axis, keepdims = _axis_kw(config)
         if axis is None:
@@ -238,8 +263,9 @@ class Model(Layer):
         if node.op is not None:
             if symbolic:
                 shapes = [a.shape if isinstance(a, Placeholder) else np.shape(a) for a in args]
-                return [Placeholder(_op_shape(node.op, shapes, node.op_config), "bool")], [None]
-            return [MASK_OPS[node.op](args, node.op_config)], [None]
+                dtype = "float32" if node.op in ARITHMETIC_OPS else "bool"
+                return [Placeholder(_op_shape(node.op, shapes, node.op_config), dtype)], [None]
+            return [GRAPH_OPS[node.op](args, node.op_config)], [None]
         layer = node.layer
         inputs = args[0] if args else None
         kwargs = {}
@@ -451,8 +477,12 @@ def _layer_name(layer_config):
 
 def _is_op(layer_config):
     module = str(layer_config.get("module") or "")
-    return module.startswith("keras.src.ops") or (
-        layer_config.get("class_name") in MASK_OPS and "keras.layers" not in module)
+    if module:
+        return module.startswith("keras.src.ops")
+    # legacy .h5 files drop "module": an operation's config never has "trainable" (every
+    # layer's has), which tells the operation Add from the layer Add
+    return (layer_config.get("class_name") in GRAPH_OPS
+            and "trainable" not in (layer_config.get("config") or {}))
 
 
 def weight_layers(layers: Any) -> Any:
@@ -645,7 +675,7 @@ def _refuse(class_name, name, where):
     from ._keras import SUPPORTED_LAYERS
     raise ValueError(f"{where}: unsupported layer {class_name!r} (layer {name!r}); fastrnn "
                      f"supports {sorted(SUPPORTED_LAYERS | MODEL_CLASSES)} and the Keras 3 "
-                     f"mask operations {sorted(MASK_OPS)}; pass custom_objects="
+                     f"operations {sorted(GRAPH_OPS)}; pass custom_objects="
                      f"{{{class_name!r}: cls}} for a fastrnn layer class of your own")
 
 
@@ -722,7 +752,7 @@ def model_from_config(config: Any, keras3: Any, where: Any, custom_objects: Any 
         if class_name == "InputLayer":
             continue
         if _is_op(layer_config):
-            if class_name not in MASK_OPS:
+            if class_name not in GRAPH_OPS:
                 _refuse(class_name, _layer_name(layer_config), where)
             continue
         objects[_layer_name(layer_config)] = _make_layer(layer_config, keras3, where,
