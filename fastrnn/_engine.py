@@ -9,6 +9,7 @@ per-thread cache and makes exactly one call into :mod:`fastrnn._kernels._rnn`.
 """
 import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -29,7 +30,15 @@ CHUNK_BYTES = 1 << 20
 
 #: The instruction-set variant, chosen when fastrnn loads: the best this CPU supports,
 #: or a lower one named by FASTRNN_ISA (portable, avx2, avx512).
-ISA = _rnn.select_isa(os.environ.get("FASTRNN_ISA") or None)
+def _select_isa(requested):
+    try:
+        return _rnn.select_isa(requested)
+    except ValueError as exc:       # a typo in the environment must not break the import
+        warnings.warn(f"{exc}; using the best this CPU supports", RuntimeWarning, stacklevel=2)
+        return _rnn.select_isa(None)
+
+
+ISA = _select_isa(os.environ.get("FASTRNN_ISA") or None)
 
 _per_thread = threading.local()
 

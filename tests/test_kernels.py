@@ -528,3 +528,18 @@ def test_denormal_states_are_flushed_and_the_callers_mode_restored():
     np.testing.assert_allclose(out, want, atol=1e-30)
     tiny = np.finfo(np.float32).tiny
     assert np.float32(tiny) * np.float32(0.5) > 0     # subnormals still exist out here
+
+
+@pytest.mark.parametrize("name", ["portable", "avx2", "avx512", "sse9"])
+def test_fastrnn_isa_forces_a_variant_at_load(name):
+    """FASTRNN_ISA picks the variant when fastrnn loads (never above the CPU's best)."""
+    import subprocess
+    import sys
+    code = "from fastrnn._kernels import _rnn; import fastrnn; print(_rnn.isa())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**__import__("os").environ, "FASTRNN_ISA": name})
+    assert result.returncode == 0, result.stderr
+    expected = name if name in SUPPORTED_ISAS else _rnn.best_isa()
+    assert result.stdout.strip() == expected
+    if name not in _rnn.ISAS:
+        assert "FASTRNN_ISA" in result.stderr and "RuntimeWarning" in result.stderr
