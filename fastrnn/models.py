@@ -1,6 +1,7 @@
 """``Sequential``: a linear stack of layers with tf.keras's mask propagation."""
 import numpy as np
 
+from . import _predict
 from . import _validation as check
 from .layers.base import Layer, Placeholder, call_accepts, deserialize, register, serialize
 from .layers.core import InputLayer
@@ -93,9 +94,11 @@ class Sequential(Layer):
         """Run the layers in order, passing masks as tf.keras does."""
         return self._run(inputs, training, mask)
 
-    def _run(self, x, training, mask):
+    def _run(self, x, training, mask, valid=None):
         last = len(self._layers) - 1
         for i, layer in enumerate(self._layers):
+            if valid is not None:
+                mask = _within(valid, mask, x, i == 0)
             kwargs = {}
             if mask is not None and call_accepts(layer, "mask"):
                 kwargs["mask"] = mask
@@ -111,29 +114,40 @@ class Sequential(Layer):
             x = output
         return x
 
-    def predict(self, x, batch_size=None):
-        """The model's outputs for ``x``, computed ``batch_size`` rows at a time.
+    def predict(self, x, batch_size=None, verbose="auto", lengths=None, mask=None):
+        """The model's outputs for ``x``, computed ``batch_size`` rows at a time (tf.keras).
 
         Parameters
         ----------
         x : array-like (batch, ...)
+            A NumPy memmap or a Zarr array is read batch by batch.
         batch_size : int, optional
-            Rows per call; None runs the whole array in one call (the results
-            are the same either way for a model without stateful layers).
+            Rows per call (default 32, as tf.keras); the results do not depend
+            on it for a model without stateful layers.
+        verbose : {"auto", 0, 1, 2}, default "auto"
+            0 silent; 1 a progress bar on stderr (sequences/s and ETA); 2 one
+            line at the end; "auto" the bar only on a terminal, once the run
+            has lasted a second.
+        lengths : int array (batch,), optional
+            Valid steps per sequence (``t < lengths[b]``); every layer that
+            takes a mask sees these steps only (AND the masks the model makes,
+            e.g. ``Embedding(mask_zero=True)``'s).
+        mask : boolean array (batch, time), optional
+            Valid steps, as ``lengths`` (AND ``lengths`` when both are given).
 
         Returns
         -------
-        array, or a list of arrays for a model whose last layer returns several.
+        array, or a list of arrays for a model whose last layer returns
+        several; allocated once and filled batch by batch.
         """
-        x = np.asarray(x)
-        if batch_size is None or x.shape[0] <= batch_size:
-            return self(x)
-        batch_size = check.positive_int(batch_size, "batch_size")
-        parts = [self(x[start:start + batch_size])
-                 for start in range(0, x.shape[0], batch_size)]
-        if isinstance(parts[0], list):
-            return [np.concatenate(column) for column in zip(*parts)]
-        return np.concatenate(parts)
+        def run(batch, batch_mask):
+            return self._run(batch, None, batch_mask, valid=batch_mask)
+
+        outputs = _predict.predict_batches(
+            run, x, batch_size=batch_size, verbose=verbose, lengths=lengths, mask=mask,
+            output_axes=_predict._output_axes(self._layers[-1]) if self._layers else 0)
+        self.built = True
+        return outputs
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (batch axis included)."""
@@ -179,3 +193,12 @@ class Sequential(Layer):
         config = dict(config)
         layers = [deserialize(layer, custom_objects) for layer in config.pop("layers")]
         return cls(layers, name=config.get("name"))
+
+
+def _within(valid, mask, x, is_input):
+    """The mask for a layer's input ``x`` restricted to the ``valid`` steps (predict's
+    ``lengths`` / ``mask``) while ``x`` is still a (batch, time, ...) sequence."""
+    shape = np.shape(x)
+    if not (is_input or len(shape) >= 3) or tuple(shape[:2]) != valid.shape:
+        return mask
+    return valid if mask is None else np.logical_and(mask, valid)

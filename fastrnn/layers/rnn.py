@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from .. import _engine
+from .. import _engine, _predict
 from .. import _validation as check
 from .base import (Layer, Placeholder, _placeholders_for, call_accepts, deserialize, flatten,
                    is_nested, pack_as, register, serialize, shape_of, shape_spec)
@@ -538,6 +538,8 @@ class RNN(Layer):
         output = pack_as(self._output_spec, results) if is_nested(self._output_spec) \
             else results[0]
         return output, states
+
+    predict = _predict.layer_predict
 
     # ---- configs ---------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """``Bidirectional``: a recurrent layer run forwards and backwards, outputs merged."""
 import numpy as np
 
+from .. import _predict
 from .. import _validation as check
 from .base import Layer, deserialize, flatten, register, serialize
 
@@ -154,6 +155,8 @@ class Bidirectional(Layer):
             masks += [None] * (self._n_forward_states()
                               + len(flatten(self.backward_layer.states)))
         return masks if len(masks) > 1 else masks[0]
+
+    predict = _predict.layer_predict
 
     @property
     def stateful(self):
