@@ -18,7 +18,7 @@ from . import _validation as check
 from .layers.base import flatten
 
 __all__ = ["DEFAULT_BATCH_SIZE", "batch_size_arg", "verbose_arg", "lengths_arg", "lengths_mask",
-           "predict_batches", "layer_predict"]
+           "predict_batches", "predict_model", "layer_predict"]
 
 #: tf.keras's default ``batch_size`` for ``predict``.
 DEFAULT_BATCH_SIZE = 32
@@ -258,6 +258,42 @@ def _output_axes(layer):
     return axes
 
 
+def _plan(model):
+    """``(run, time_major, output_axes)`` for a fastrnn layer, ``Sequential`` or
+    ``from_torch`` model: how :func:`predict_batches` drives it."""
+    if hasattr(model, "_forward") and hasattr(model, "batch_first"):      # TorchRNN
+        sequence_axis = 0 if model.batch_first else 1       # h_n / c_n: (L * D, B, H)
+
+        def run_torch(batch, batch_mask):
+            return model._forward(batch, None, batch_mask)
+
+        return (run_torch, not model.batch_first,
+                lambda n_leaves: [sequence_axis] + [1] * (n_leaves - 1))
+    if hasattr(model, "_layers") and hasattr(model, "_run"):               # Sequential
+        def run_model(batch, batch_mask):
+            return model._run(batch, None, batch_mask, valid=batch_mask)
+
+        layers = model._layers
+        return (run_model, bool(layers) and _time_major(layers[0]),
+                _output_axes(layers[-1]) if layers else 0)
+
+    def run_layer(batch, batch_mask):
+        return model(batch) if batch_mask is None else model(batch, mask=batch_mask)
+
+    return run_layer, _time_major(model), _output_axes(model)
+
+
+def predict_model(model, x, batch_size=None, verbose="auto", lengths=None, mask=None, **kwargs):
+    """:func:`predict_batches` on a fastrnn layer, ``Sequential`` or ``from_torch`` model
+    (``kwargs``: ``keep``, ``allocate``, ``file``)."""
+    run, time_major, output_axes = _plan(model)
+    if hasattr(model, "_forward") and len(getattr(x, "shape", np.shape(x))) != 3:
+        layout = "(B, T, input_size)" if model.batch_first else "(T, B, input_size)"
+        raise ValueError(f"x must be 3-D {layout} for predict, got shape {np.shape(x)}")
+    return predict_batches(run, x, batch_size=batch_size, verbose=verbose, lengths=lengths,
+                           mask=mask, time_major=time_major, output_axes=output_axes, **kwargs)
+
+
 def layer_predict(self, x, batch_size=None, verbose="auto", lengths=None, mask=None):
     """The outputs for ``x``, computed ``batch_size`` sequences at a time (tf.keras ``predict``).
 
@@ -283,9 +319,4 @@ def layer_predict(self, x, batch_size=None, verbose="auto", lengths=None, mask=N
     What calling the layer on all of ``x`` returns (an array, or a list with
     ``return_state``), each output allocated once and filled batch by batch.
     """
-    def run(batch, batch_mask):
-        return self(batch) if batch_mask is None else self(batch, mask=batch_mask)
-
-    return predict_batches(run, x, batch_size=batch_size, verbose=verbose, lengths=lengths,
-                           mask=mask, time_major=_time_major(self),
-                           output_axes=_output_axes(self))
+    return predict_model(self, x, batch_size, verbose, lengths, mask)

@@ -140,12 +140,7 @@ class Sequential(Layer):
         array, or a list of arrays for a model whose last layer returns
         several; allocated once and filled batch by batch.
         """
-        def run(batch, batch_mask):
-            return self._run(batch, None, batch_mask, valid=batch_mask)
-
-        outputs = _predict.predict_batches(
-            run, x, batch_size=batch_size, verbose=verbose, lengths=lengths, mask=mask,
-            output_axes=_predict._output_axes(self._layers[-1]) if self._layers else 0)
+        outputs = _predict.predict_model(self, x, batch_size, verbose, lengths, mask)
         self.built = True
         return outputs
 

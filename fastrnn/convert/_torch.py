@@ -255,18 +255,7 @@ class TorchRNN:
 
         if hasattr(x, "detach"):
             x = _numpy(x, "x")
-        if len(getattr(x, "shape", np.shape(x))) != 3:
-            raise ValueError(f"x must be 3-D ({'(B, T, ' if self.batch_first else '(T, B, '}"
-                             f"input_size)) for predict, got shape {np.shape(x)}")
-
-        def run(batch, batch_mask):
-            return self._forward(_numpy(batch, "x"), None, batch_mask)
-
-        sequence_axis = 0 if self.batch_first else 1       # h_n / c_n: (L * D, B, H)
-        return _predict.predict_batches(
-            run, x, batch_size=batch_size, verbose=verbose, lengths=lengths, mask=mask,
-            time_major=not self.batch_first,
-            output_axes=lambda n: [sequence_axis] + [1] * (n - 1))
+        return _predict.predict_model(self, x, batch_size, verbose, lengths, mask)
 
     def _initial_states(self, hx, batch, unbatched):
         """Per layer, the flat list of initial states (forward's then backward's), or None."""
