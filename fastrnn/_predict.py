@@ -105,16 +105,20 @@ class _Progress:
     def __init__(self, verbose, total, file=None):
         self.verbose, self.total, self.done = verbose, total, 0
         self.file = sys.stderr if file is None else file
-        self.start = time.perf_counter()
+        self.start = time.time()
         self.bar = None
-        if verbose == 1 or (verbose == "auto" and _is_terminal(self.file)):
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="seq", file=self.file, dynamic_ncols=True,
-                            delay=AUTO_DELAY_SECONDS if verbose == "auto" else 0.0)
+        self.show = verbose == 1 or (verbose == "auto" and _is_terminal(self.file))
 
     def update(self, rows):
+        """Count ``rows`` more sequences done (the bar appears after the first batch, so
+        that a bad input gives its error alone)."""
         self.done += rows
+        if self.show and self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="seq", file=self.file, dynamic_ncols=True,
+                            delay=AUTO_DELAY_SECONDS if self.verbose == "auto" else 0.0)
+            self.bar.start_t = self.start       # rates and ETA count the first batch
         if self.bar is not None:
             self.bar.update(rows)
 
@@ -122,7 +126,7 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
         elif self.verbose == 2:
-            seconds = time.perf_counter() - self.start
+            seconds = time.time() - self.start
             print(f"{self.done}/{self.total} sequences in {seconds:.2f} s "
                   f"({self.done / max(seconds, 1e-9):.0f} sequences/s)", file=self.file)
 
