@@ -19,10 +19,12 @@ Examples
 import contextlib
 import threading
 import time
+from typing import Any, Optional
 
 import numpy as np
 
 from . import _predict
+from .layers.base import flatten
 
 __all__ = ["predict"]
 
@@ -68,7 +70,7 @@ def _dask_array():
     return dask, da
 
 
-def predict(model, x, lengths=None, batch_size=None):
+def predict(model: Any, x: Any, lengths: Any = None, batch_size: Optional[int] = None) -> Any:
     """A model's output for a ``dask.array`` of sequences, as a lazy ``dask.array``.
 
     Parameters
@@ -135,7 +137,7 @@ def predict(model, x, lengths=None, batch_size=None):
     # shape and dtype of one block's output, from one row of zeros (ids 0 for an Embedding)
     probe_shape = tuple(1 if k == axis else s for k, s in enumerate(x.shape))
     probe = _predict.predict_model(model, np.zeros(probe_shape, x.dtype), 1, 0)
-    leaves = _predict.flatten(probe)
+    leaves = flatten(probe)
     out_axis = (output_axes(len(leaves)) if callable(output_axes) else [output_axes])[0]
     sample = np.asarray(leaves[0])
 

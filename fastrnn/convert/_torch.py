@@ -18,6 +18,7 @@ reordered for the GRU).  torch's GRU keeps ``b_hn`` inside the reset product,
 """
 import collections
 import re
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -225,7 +226,8 @@ class TorchRNN:
             final = [state[:, 0] for state in final]
         return output, (tuple(final) if n_states == 2 else final[0])
 
-    def predict(self, x, batch_size=None, verbose="auto", lengths=None, mask=None):
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = "auto",
+                lengths: Any = None, mask: Any = None) -> Any:
         """``self(x)`` computed ``batch_size`` sequences at a time, with progress.
 
         Parameters
