@@ -82,6 +82,17 @@ def test_predict_lengths_mask_dtype_and_zarr(tmp_path, sequences, capsys):
     np.testing.assert_array_equal(np.asarray(zarr.open_array(str(out), mode="r")),
                                   load_keras(STACKED).predict(x, batch_size=256, verbose=0))
     assert leftovers(tmp_path) == []
+    # a Zarr group: the array chosen with --key
+    group = zarr.open_group(str(tmp_path / "group.zarr"), mode="w")
+    group.zeros(name="x", shape=x.shape, dtype=x.dtype)[...] = x
+    group.zeros(name="other", shape=(2,), dtype="int64")
+    assert main(["predict", STACKED, str(tmp_path / "group.zarr"), "-o",
+                 str(tmp_path / "g.npy"), "--quiet"]) == 2
+    assert "--key" in capsys.readouterr().err
+    assert main(["predict", STACKED, str(tmp_path / "group.zarr"), "--key", "x", "-o",
+                 str(tmp_path / "g.npy"), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "g.npy"),
+                                  load_keras(STACKED).predict(x, batch_size=256, verbose=0))
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -119,6 +130,11 @@ def test_predict_torch_state_dict(tmp_path, batch_first):
                                                     enforce_sorted=False))
         padded, _ = rnn.pad_packed_sequence(packed, batch_first=batch_first, total_length=6)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), padded.numpy(), atol=1e-5)
+    # the same weights saved by torch as .pt
+    torch.save(module.state_dict(), tmp_path / "gru.pt")
+    args[1], args[4] = str(tmp_path / "gru.pt"), str(tmp_path / "out_pt.npy")
+    assert main(args + (["--batch-first"] if batch_first else [])) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "out_pt.npy"), want)
 
 
 def _bad_inputs(tmp):

@@ -1,5 +1,6 @@
 """predict(x, batch_size, verbose, lengths, mask) on Sequential, recurrent layers and
 from_torch models: batching, lengths, progress, bounded memory, argument errors."""
+import time
 import tracemalloc
 
 import numpy as np
@@ -300,3 +301,34 @@ def test_torch_predict_errors():
         rnn.predict(np.ones((2, 5, 3)), lengths=np.array([6, 1]))
     with pytest.raises(ValueError, match="features"):
         rnn.predict(np.ones((2, 5, 2)), verbose=0)
+
+
+class _Terminal:
+    """A stderr stand-in that says it is a terminal and keeps what is written."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_auto_verbose_shows_a_bar_on_a_terminal_for_long_runs_only():
+    def slow(batch, mask):
+        time.sleep(0.35)
+        return batch * 2
+
+    x = np.ones((4, 3))
+    terminal = _Terminal()
+    np.testing.assert_array_equal(
+        _predict.predict_batches(slow, x, batch_size=1, verbose="auto", file=terminal), 2 * x)
+    assert "4/4" in terminal.text and "seq/s" in terminal.text
+    quick = _Terminal()
+    _predict.predict_batches(lambda batch, mask: batch, x, batch_size=1, file=quick)
+    assert quick.text == ""
