@@ -47,7 +47,12 @@ def info():
               "(set FASTRNN_OPENBLAS_CORETYPE=0 to leave OpenBLAS's own choice)")
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         print(f"  {var}={os.environ.get(var, '(unset)')}")
+    from fastrnn import _engine, _threads
     print(f"kernels: {_rnn.__name__} ({os.path.basename(_rnn.__file__)})")
+    print(f"  instruction set: {_rnn.isa()} (this CPU's best: {_rnn.best_isa()}; variants "
+          f"{', '.join(_rnn.ISAS)}; FASTRNN_ISA={os.environ.get('FASTRNN_ISA', '(unset)')})")
+    print(f"  threads: {_threads.get_num_threads()} for batches of 2 or more "
+          f"(fastrnn.set_num_threads, OMP_NUM_THREADS); batch 1 runs on the calling thread")
     print(f"  cells: {', '.join(_rnn.CELLS)}; dtypes: float32, float64")
     print(f"  activations: {', '.join(sorted(_rnn.ACTIVATIONS))}")
 

@@ -1,91 +1,106 @@
 """The bridge between layers and the compiled kernels.
 
-``KernelWeights`` holds a built-in cell's weights prepared once at load (C-contiguous,
-compute dtype, biases unpacked); ``run_sequence`` validates one call's values
-through ``fastrnn._validation``, allocates the outputs, takes the workspace from a
-per-thread cache and makes exactly one call into ``fastrnn._kernels._rnn``.
+``KernelWeights`` holds a built-in cell's weights packed once at load (the panel
+layout of :mod:`fastrnn._packing`, compute dtype, read-only): a new ``set_weights``
+builds a new ``KernelWeights`` and the cell swaps its reference, so a call in flight
+keeps the weights it started with.  ``run_sequence`` validates one call's values
+through :mod:`fastrnn._validation`, allocates the outputs, takes the workspace from a
+per-thread cache and makes exactly one call into :mod:`fastrnn._kernels._rnn`.
 """
+import os
 import threading
 
 import numpy as np
 
 from . import _blas_config
+from . import _threads
 from . import _validation as check
+from ._packing import pack_gates
 
-_blas_config.load_scipy_blas()  # before the kernels link to scipy's BLAS
+_blas_config.load_scipy_blas()
 
 from ._kernels import _rnn  # noqa: E402
 
 #: Activation names the kernels compute (others run in the Python step loop).
 KERNEL_ACTIVATIONS = frozenset(_rnn.ACTIVATIONS)
 
-#: Bytes of input projections computed per chunk of timesteps.
-CHUNK_BYTES = 4 << 20
+#: Bytes of input projections one thread computes per chunk of timesteps.
+CHUNK_BYTES = 1 << 20
+
+#: The instruction-set variant, chosen when fastrnn loads: the best this CPU supports,
+#: or a lower one named by FASTRNN_ISA (portable, avx2, avx512).
+ISA = _rnn.select_isa(os.environ.get("FASTRNN_ISA") or None)
 
 _per_thread = threading.local()
 
 
 class KernelWeights:
-    """A built-in cell's weights in the form the kernel reads.
+    """A built-in cell's weights in the packed form the kernel reads (immutable).
 
     Parameters
     ----------
     cell : {"simple", "lstm", "gru", "gru_reset_before"}
     kernel : array (input_dim, gates * units), Keras layout.
     recurrent_kernel : array (units, gates * units).
-        The transposes of both kernels are also kept (C-contiguous), for the
-        kernels' few-row products.
     bias : None, (gates * units,), or (2, gates * units) for "gru" (input and
         recurrent biases, Keras ``reset_after=True`` layout).
     activation, recurrent_activation : kernel activation names.
     dtype : compute dtype.
+
+    Attributes
+    ----------
+    nbytes : int
+        Memory of the packed weights (the cell's own Keras-layout arrays aside).
     """
 
-    __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "kernel", "kernel_t",
-                 "recurrent_kernel", "recurrent_kernel_t", "bias", "recurrent_bias", "act", "rec_act",
-                 "n_states", "row_bytes")
+    __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "w", "u", "u_h",
+                 "bias", "rbias", "act", "rec_act", "n_states", "gates", "nbytes")
 
     def __init__(self, cell, kernel, recurrent_kernel, bias, activation,
                  recurrent_activation="linear", dtype=np.float32):
         self.cell = cell
         self.cell_code, blocks = _rnn.CELLS[cell]
-        self.dtype = np.dtype(dtype)
-        self.kernel = np.ascontiguousarray(kernel, dtype=self.dtype)
-        self.recurrent_kernel = np.ascontiguousarray(recurrent_kernel, dtype=self.dtype)
-        self.input_dim, gates = self.kernel.shape
-        self.units = self.recurrent_kernel.shape[0]
-        # transposes for the kernels' few-row products (see _rnn.SMALL_PRODUCT_MAX_ROWS)
-        self.kernel_t = np.ascontiguousarray(self.kernel.T)
-        self.recurrent_kernel_t = np.ascontiguousarray(self.recurrent_kernel.T)
-        assert gates == blocks * self.units and self.recurrent_kernel.shape == (self.units, gates)
-        zeros = np.zeros(gates, dtype=self.dtype)
-        if bias is None:
-            self.bias, self.recurrent_bias = zeros, zeros
-        elif cell == "gru":
-            self.bias = np.ascontiguousarray(bias[0], dtype=self.dtype)
-            self.recurrent_bias = np.ascontiguousarray(bias[1], dtype=self.dtype)
+        self.dtype = dtype = np.dtype(dtype)
+        kernel, recurrent_kernel = np.asarray(kernel), np.asarray(recurrent_kernel)
+        self.input_dim, self.gates = kernel.shape
+        self.units = units = recurrent_kernel.shape[0]
+        assert self.gates == blocks * units and recurrent_kernel.shape == (units, self.gates)
+        self.w = pack_gates(kernel, blocks, units, dtype)
+        self.u_h = self.rbias = None
+        if cell == "gru_reset_before":
+            self.u = pack_gates(recurrent_kernel[:, :2 * units], 2, units, dtype)
+            self.u_h = pack_gates(recurrent_kernel[:, 2 * units:], 1, units, dtype)
         else:
-            self.bias, self.recurrent_bias = np.ascontiguousarray(bias, dtype=self.dtype), zeros
+            self.u = pack_gates(recurrent_kernel, blocks, units, dtype)
+        bias = np.zeros(((2,) if cell == "gru" else ()) + (self.gates,), np.float64) \
+            if bias is None else np.asarray(bias, np.float64)
+        if cell == "gru":   # z, r: input + recurrent bias; h: the recurrent bias stays apart
+            folded = bias[0].copy()
+            folded[:2 * units] += bias[1][:2 * units]
+            self.bias = pack_gates(folded, blocks, units, dtype)
+            self.rbias = pack_gates(bias[1], blocks, units, dtype)
+        else:
+            self.bias = pack_gates(bias, blocks, units, dtype)
         self.act = _rnn.ACTIVATIONS[activation]
         self.rec_act = _rnn.ACTIVATIONS[recurrent_activation]
         self.n_states = 2 if cell == "lstm" else 1
-        self.row_bytes = gates * self.dtype.itemsize  # one step's projection of one row
-        check.fits_blas("the layer", self.input_dim, gates)
+        self.nbytes = sum(a.nbytes for a in (self.w, self.u, self.u_h, self.bias, self.rbias)
+                          if a is not None)
 
 
-def _workspace(size, dtype):
-    """A per-thread scratch buffer of at least ``size`` elements (grown, never shrunk)."""
-    key = "float64" if dtype == np.float64 else "float32"
-    buf = getattr(_per_thread, key, None)
-    if buf is None or buf.size < size:
-        buf = np.empty(max(size, 1), dtype=dtype)
-        setattr(_per_thread, key, buf)
-    return buf
+def _workspace(nbytes):
+    """A per-thread, 64-byte aligned scratch buffer of ``nbytes`` (grown, never shrunk)."""
+    buf = getattr(_per_thread, "workspace", None)
+    if buf is None or buf.size < nbytes + _rnn.ALIGNMENT:
+        buf = np.empty(nbytes + _rnn.ALIGNMENT, np.uint8)
+        _per_thread.workspace = buf
+    start = -buf.ctypes.data % _rnn.ALIGNMENT
+    return buf[start:start + nbytes]
 
 
-def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffers=None,
-                 time_major=False, go_backwards=False, return_sequences=False,
-                 zero_output_for_mask=False):
+def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None,
+                 state_buffers=None, time_major=False, go_backwards=False,
+                 return_sequences=False, zero_output_for_mask=False):
     """Run a built-in cell over a whole batch of sequences in one kernel call.
 
     Parameters
@@ -93,6 +108,9 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     weights : KernelWeights
     inputs : array-like (batch, time, features), or (time, batch, features).
     mask : None or boolean (batch, time) / (time, batch).
+    lengths : None or integers (batch,), 0 <= length <= time: row b is valid at steps
+        t < lengths[b] (combined with ``mask`` where both are given); the kernel skips
+        the rest.
     initial_state : None (zeros) or a list of ``weights.n_states`` arrays (batch, units).
     state_buffers : None, or a list of C-contiguous (batch, units) arrays of the
         compute dtype holding the current state: the kernel updates them in place
@@ -107,6 +125,7 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     x, batch, steps = check.sequence_input(inputs, dtype, time_major=time_major,
                                            features=weights.input_dim)
     mask_u8 = check.sequence_mask(mask, batch, steps, time_major=time_major)
+    lengths = check.sequence_lengths(lengths, batch, steps)
     shape = (batch, units)
     if state_buffers is not None:
         states = state_buffers
@@ -123,24 +142,25 @@ def run_sequence(weights, inputs, *, mask=None, initial_state=None, state_buffer
     else:
         states = [np.zeros(shape, dtype) for _ in range(weights.n_states)]
 
-    gates = weights.kernel.shape[1]
     if return_sequences:
         out = np.empty((steps, batch, units) if time_major else (batch, steps, units), dtype)
     else:
-        out = np.zeros(shape, dtype)
+        out = np.empty(shape, dtype)
     if batch == 0 or steps == 0:
+        if not return_sequences:
+            out.fill(0)
         return out, states
 
-    chunk = min(steps, CHUNK_BYTES // (weights.row_bytes * batch)) or 1
-    check.fits_blas("batch * chunk * gates", batch * chunk * gates)
-    workspace = _workspace(_rnn.workspace_size(chunk, batch, gates, units), dtype)
+    threads = _threads.for_call(batch, steps * batch * weights.gates * (units + weights.input_dim))
+    rows = -(-batch // threads)
+    padded_gates = weights.w.shape[0] * weights.w.shape[2] * weights.w.shape[3]
+    chunk = max(1, min(steps, CHUNK_BYTES // (rows * padded_gates * dtype.itemsize)))
+    stride = _rnn.workspace_bytes(weights.cell_code, dtype.itemsize, units, rows, chunk)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,
-                      weights.kernel, weights.kernel_t, weights.recurrent_kernel,
-                      weights.recurrent_kernel_t, weights.bias,
-                      weights.recurrent_bias, states[0],
-                      states[1] if weights.n_states == 2 else None, mask_u8, out,
-                      return_sequences, go_backwards, zero_output_for_mask,
-                      workspace, chunk)
+                      weights.w, weights.u, weights.u_h, weights.bias, weights.rbias, units,
+                      states[0], states[1] if weights.n_states == 2 else None, mask_u8,
+                      lengths, out, return_sequences, go_backwards, zero_output_for_mask,
+                      _workspace(threads * stride), chunk, threads)
     return out, states
 
 

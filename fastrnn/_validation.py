@@ -215,3 +215,23 @@ def state_values(values, name, layer, shapes, dtypes, *, stored=False):
     make = stored_state if stored else state_array
     return [make(value, f"{name}[{i}]", shape, dtype)
             for i, (value, shape, dtype) in enumerate(zip(values, shapes, dtypes))]
+
+
+def sequence_lengths(lengths, batch, steps, name="lengths"):
+    """``lengths`` as C-contiguous intp (batch,), each in [0, steps], or None when absent.
+
+    Row b is valid at timesteps t < lengths[b] (post-padding), as the mask
+    ``arange(steps) < lengths[:, None]`` says.
+    """
+    if lengths is None:
+        return None
+    arr = np.asarray(lengths)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be an integer array of shape (batch,) = ({batch},), "
+                        f"got dtype {arr.dtype}")
+    if arr.shape != (batch,):
+        raise ValueError(f"{name} must have shape (batch,) = ({batch},), got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() > steps):
+        raise ValueError(f"{name} must be in [0, {steps}] (the number of timesteps), got "
+                         f"values from {arr.min()} to {arr.max()}")
+    return np.ascontiguousarray(arr, dtype=np.intp)

@@ -56,14 +56,17 @@ def assert_close(got, want, dtype):
     np.testing.assert_allclose(got, want, rtol=0, atol=TOL[dtype])
 
 
-@pytest.fixture(params=["direct", "transposed"])
-def recurrent_product(request, monkeypatch):
-    """Run with each form of the products with the weights: always direct, or
-    transposed for every product of two rows or more."""
-    limit = 0 if request.param == "direct" else 1 << 30
-    monkeypatch.setattr(_rnn, "SMALL_PRODUCT_MAX_ROWS", limit)
-    monkeypatch.setattr(_rnn, "SMALL_PRODUCT_MIN_WEIGHTS", 0)
-    return request.param
+SUPPORTED_ISAS = _rnn.ISAS[:_rnn.ISAS.index(_rnn.best_isa()) + 1]
+
+
+@pytest.fixture(params=_rnn.ISAS)
+def isa(request):
+    """Run with each instruction-set variant forced (skipped where the CPU lacks it)."""
+    if request.param not in SUPPORTED_ISAS:
+        pytest.skip(f"this CPU does not support the {request.param} variant")
+    assert _rnn.select_isa(request.param) == request.param
+    yield request.param
+    _rnn.select_isa(_engine.ISA)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -73,7 +76,7 @@ def recurrent_product(request, monkeypatch):
 @pytest.mark.parametrize("mask_kind", MASKS)
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_matches_oracle(cell, dtype, time_major, go_backwards, mask_kind, return_sequences,
-                        recurrent_product):
+                        isa):
     rng = np.random.default_rng(hash((cell, time_major, go_backwards, mask_kind)) % 2**32)
     batch, steps, features, units = 3, 6, 4, 5
     kernel, recurrent, bias, x = make_case(cell, batch, steps, features, units, rng)
@@ -206,13 +209,15 @@ def test_long_sequence_memory_is_bounded():
     x = rng.normal(size=(batch, steps, features)).astype(np.float32)
     weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
     _engine._per_thread.__dict__.clear()
+    from fastrnn import _threads
     tracemalloc.start()
-    out, states = run_sequence(weights, x)
+    with _threads.num_threads(2):       # one chunk of projections per thread
+        out, states = run_sequence(weights, x)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     full_projection = steps * batch * 4 * units * 4
-    assert full_projection > 2 * _engine.CHUNK_BYTES
-    assert peak < _engine.CHUNK_BYTES + (256 << 10), (peak, full_projection)
+    assert full_projection > 4 * _engine.CHUNK_BYTES
+    assert peak < 2 * _engine.CHUNK_BYTES + (256 << 10), (peak, full_projection)
     want, want_states = oracle("lstm", x, kernel, recurrent, bias)
     np.testing.assert_allclose(out, want, atol=1e-4)
     np.testing.assert_allclose(states[1], want_states[1], atol=1e-3)
@@ -237,9 +242,9 @@ def test_repeated_calls_reuse_the_workspace():
     kernel, recurrent, bias, x = make_case("lstm", 2, 6, 3, 4, rng)
     weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
     run_sequence(weights, x)
-    first = _engine._per_thread.float32
+    first = _engine._per_thread.workspace
     run_sequence(weights, x)
-    assert _engine._per_thread.float32 is first
+    assert _engine._per_thread.workspace is first
 
 
 def test_state_buffers_are_updated_in_place():
@@ -292,20 +297,24 @@ def test_bad_mask_and_states_raise_clear_errors():
 def test_kernel_guards_refuse_mismatched_arrays():
     """The private kernel entry checks the memory it will touch, even if misused."""
     f32 = np.float32
-    kernel, recurrent = np.zeros((3, 16), f32), np.zeros((4, 16), f32)
-    bias, h, c = np.zeros(16, f32), np.zeros((2, 4), f32), np.zeros((2, 4), f32)
+    rng = np.random.default_rng(0)
+    kernel, recurrent, bias, _ = make_case("lstm", 1, 1, 3, 4, rng)
+    w = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    h, c = np.zeros((2, 4), f32), np.zeros((2, 4), f32)
     x, out = np.zeros((2, 5, 3), f32), np.zeros((2, 4), f32)
-    ws = np.zeros(_rnn.workspace_size(5, 2, 16, 4), f32)
-    args = dict(cell=1, act=1, rec_act=2, x=x, time_major=False, kernel=kernel,
-                recurrent_kernel=recurrent, recurrent_kernel_t=np.zeros((16, 4), f32), bias=bias,
-                kernel_t=np.zeros((16, 3), f32), recurrent_bias=bias, h=h, c=c,
-                mask=None, out=out, return_sequences=False, go_backwards=False,
-                zero_output_for_mask=False, workspace=ws, chunk=5)
+    ws = _engine._workspace(_rnn.workspace_bytes(1, 4, 4, 2, 5))
+    misaligned = np.empty(w.u.size + 1, f32)[1:]
+    misaligned = misaligned if misaligned.ctypes.data % 64 else np.empty(w.u.size + 2, f32)[2:]
+    args = dict(cell=1, act=1, rec_act=2, x=x, time_major=False, w=w.w, u=w.u, u_h=None,
+                bias=w.bias, rbias=None, units=4, h=h, c=c, mask=None, lengths=None, out=out,
+                return_sequences=False, go_backwards=False, zero_output_for_mask=False,
+                workspace=ws, chunk=5, threads=1)
     _rnn.run_sequence(**args)  # well-formed: runs
-    for key, bad in [("workspace", ws[:10]), ("recurrent_kernel_t", np.zeros((16, 3), f32)),
-                     ("kernel_t", np.zeros((16, 4), f32)), ("out", np.zeros((2, 3), f32)),
-                     ("x", np.zeros((2, 5, 3))), ("c", None), ("act", 99),
-                     ("mask", np.ones((2, 4), np.uint8)), ("cell", 7),
+    for key, bad in [("workspace", ws[:10]), ("workspace", None), ("u", w.w), ("u", None),
+                     ("u", misaligned), ("bias", w.u), ("out", np.zeros((2, 3), f32)),
+                     ("x", np.zeros((2, 5, 3))), ("c", None), ("act", 99), ("units", 5),
+                     ("mask", np.ones((2, 4), np.uint8)), ("cell", 7), ("chunk", 0),
+                     ("lengths", np.zeros(2, np.int32)), ("lengths", np.zeros(3, np.intp)),
                      ("h", np.zeros((2, 4), f32)[:, ::2])]:
         with pytest.raises(ValueError):
             _rnn.run_sequence(**{**args, key: bad})
@@ -333,3 +342,189 @@ def test_gate_activations_are_accurate_over_the_whole_range(dtype, rel, name):
     np.testing.assert_allclose(got, want, rtol=0, atol=np.finfo(dtype).eps)
     nan_out, _ = run_sequence(weights, np.array([[[np.nan]]], dtype))
     assert np.isnan(nan_out).all()
+
+
+# ---- every variant x the sizes that hit every tile shape and panel tail ----------------
+
+# (units, features, batch): every H in {1, 3, 15, 16, 17, 33, 100, 257, 1000}, I in
+# {1, 5, 64, 300} and B in {1, 2, 3, 7, 17, 63, 64, 65} appears at least once.
+GRID_SIZES = [(1, 1, 1), (3, 5, 2), (15, 64, 3), (16, 300, 7), (17, 1, 17), (33, 5, 63),
+              (100, 64, 64), (257, 300, 65), (1000, 5, 2), (16, 1, 65), (17, 64, 1),
+              (3, 300, 64)]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("units,features,batch", GRID_SIZES)
+def test_sizes_match_oracle_on_every_variant(cell, dtype, units, features, batch, isa):
+    rng = np.random.default_rng(units * 1000 + features * 10 + batch)
+    steps = 2 if units >= 257 else 5
+    scale = 1.5 / np.sqrt(max(units, features) / 4)   # pre-activations of order 1
+    kernel, recurrent, bias, x = make_case(cell, batch, steps, features, units, rng, scale)
+    mask = make_mask("holes", batch, steps, rng)
+    for go_backwards in (False, True):
+        kw = dict(mask=mask, go_backwards=go_backwards, return_sequences=True)
+        weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid", dtype)
+        out, states = run_sequence(weights, x.astype(dtype), **kw)
+        want, want_states = oracle(cell, x, kernel, recurrent, bias, **kw)
+        tol = TOL[dtype] * (10 if units >= 257 else 1)
+        np.testing.assert_allclose(out, want, rtol=0, atol=tol)
+        for got, ref in zip(states, want_states):
+            np.testing.assert_allclose(got, ref, rtol=0, atol=tol)
+
+
+def test_every_variant_agrees_with_the_others():
+    """The variants run different code: they agree to rounding, and really differ in it
+    (so the forcing does switch the code that runs)."""
+    rng = np.random.default_rng(21)
+    kernel, recurrent, bias, x = make_case("lstm", 9, 7, 13, 40, rng, scale=0.4)
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    results = {}
+    try:
+        for name in SUPPORTED_ISAS:
+            _rnn.select_isa(name)
+            assert _rnn.isa() == name
+            results[name], _ = run_sequence(weights, x.astype(np.float32), return_sequences=True)
+    finally:
+        _rnn.select_isa(_engine.ISA)
+    first = results[SUPPORTED_ISAS[0]]
+    for name, out in results.items():
+        np.testing.assert_allclose(out, first, atol=2e-5)
+    if len(results) > 1:
+        assert any(not np.array_equal(out, first) for out in results.values())
+
+
+# ---- bitwise invariance: batch, position, threads, chunking ------------------------------
+
+def _row_results(weights, x, **kw):
+    out, states = run_sequence(weights, x, return_sequences=True, **kw)
+    return out, states
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_row_is_bitwise_the_same_in_any_batch(cell, dtype, isa, monkeypatch):
+    rng = np.random.default_rng(31)
+    kernel, recurrent, bias, _ = make_case(cell, 1, 1, 24, 37, rng, scale=0.3)
+    weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid", dtype)
+    steps = 9
+    big = rng.normal(size=(65, steps, 24)).astype(dtype)
+    row = big[5:6]
+    alone, alone_states = _row_results(weights, row)
+    from fastrnn import _threads
+    for batch, position in [(7, 3), (64, 0), (65, 5), (65, 64)]:
+        x = big[:batch].copy()
+        x[position] = row[0]
+        for threads in (1, 2):
+            with _threads.num_threads(threads):
+                monkeypatch.setattr(_threads, "MIN_PARALLEL_WORK", 1)
+                out, states = _row_results(weights, x)
+            np.testing.assert_array_equal(out[position], alone[0])
+            for got, ref in zip(states, alone_states):
+                np.testing.assert_array_equal(got[position], ref[0])
+    monkeypatch.setattr(_engine, "CHUNK_BYTES", 1)       # one timestep per chunk
+    out, _ = _row_results(weights, row)
+    np.testing.assert_array_equal(out, alone)
+
+
+def test_two_threads_give_the_one_thread_results(monkeypatch):
+    from fastrnn import _threads
+    monkeypatch.setattr(_threads, "MIN_PARALLEL_WORK", 1)
+    rng = np.random.default_rng(41)
+    for cell in CELLS:
+        kernel, recurrent, bias, x = make_case(cell, 33, 12, 10, 20, rng, scale=0.5)
+        mask = make_mask("holes", 33, 12, rng)
+        weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid")
+        results = []
+        for threads in (1, 2):
+            with _threads.num_threads(threads):
+                results.append(run_sequence(weights, x, mask=mask, return_sequences=True))
+        np.testing.assert_array_equal(results[0][0], results[1][0])
+        for a, b in zip(results[0][1], results[1][1]):
+            np.testing.assert_array_equal(a, b)
+        want, _ = oracle(cell, x, kernel, recurrent, bias, mask=mask, return_sequences=True)
+        np.testing.assert_allclose(results[1][0], want, atol=1e-5)
+
+
+def test_python_threads_sharing_weights_get_the_serial_results():
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(43)
+    kernel, recurrent, bias, _ = make_case("gru", 1, 1, 6, 30, rng, scale=0.5)
+    weights = KernelWeights("gru", kernel, recurrent, bias, "tanh", "sigmoid")
+    inputs = [rng.normal(size=(int(b), 15, 6)).astype(np.float32)
+              for b in rng.integers(1, 9, size=40)]
+    serial = [run_sequence(weights, x)[0] for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(lambda x: run_sequence(weights, x)[0], inputs))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+# ---- lengths ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_lengths_equal_the_mask_form_bitwise(cell, go_backwards, return_sequences, zero_output):
+    rng = np.random.default_rng(51)
+    batch, steps = 6, 8
+    kernel, recurrent, bias, x = make_case(cell, batch, steps, 5, 18, rng, scale=0.5)
+    lengths = np.array([8, 0, 3, 1, 8, 5])                    # unsorted, with 0 and T
+    mask = np.arange(steps)[None, :] < lengths[:, None]
+    holes = make_mask("holes", batch, steps, rng)
+    weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid")
+    h0 = [rng.normal(size=(batch, 18)) for _ in range(2 if cell == "lstm" else 1)]
+    kw = dict(go_backwards=go_backwards, return_sequences=return_sequences,
+              zero_output_for_mask=zero_output, initial_state=h0)
+    for given_mask, combined in ((None, mask), (holes, mask & holes)):
+        by_lengths = run_sequence(weights, x, lengths=lengths, mask=given_mask, **kw)
+        by_mask = run_sequence(weights, x, mask=combined, **kw)
+        np.testing.assert_array_equal(by_lengths[0], by_mask[0])
+        for a, b in zip(by_lengths[1], by_mask[1]):
+            np.testing.assert_array_equal(a, b)
+        want, want_states = oracle(cell, x, kernel, recurrent, bias, mask=combined, **kw)
+        np.testing.assert_allclose(by_lengths[0], want, atol=1e-5)
+    # the row of length 0 keeps its initial state
+    np.testing.assert_allclose(by_lengths[1][0][1], h0[0][1].astype(np.float32))
+
+
+@pytest.mark.parametrize("lengths,error,words", [
+    (np.array([1.0, 2.0]), TypeError, "integer"),
+    (np.array([1, 2, 3]), ValueError, r"shape \(batch,\) = \(2,\)"),
+    (np.array([-1, 2]), ValueError, r"\[0, 5\]"),
+    (np.array([6, 2]), ValueError, r"\[0, 5\]"),
+])
+def test_bad_lengths_raise_clear_errors(lengths, error, words):
+    with pytest.raises(error, match="lengths.*" + words):
+        run_sequence(_weights(), np.zeros((2, 5, 3)), lengths=lengths)
+
+
+# ---- numerics: empty inputs, denormals, the caller's floating-point mode -----------------
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_zero_features_project_to_zeros(cell):
+    """x W of a (B, T, 0) input is zeros: the result is the recurrence on h U + b."""
+    rng = np.random.default_rng(61)
+    kernel, recurrent, bias, x = make_case(cell, 3, 6, 0, 5, rng)
+    weights = KernelWeights(cell, kernel, recurrent, bias, "tanh", "sigmoid")
+    h0 = [rng.normal(size=(3, 5)) for _ in range(2 if cell == "lstm" else 1)]
+    out, _ = run_sequence(weights, x, initial_state=h0, return_sequences=True)
+    want, _ = oracle(cell, x, kernel, recurrent, bias, initial_state=h0, return_sequences=True)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, want, atol=1e-5)
+
+
+def test_denormal_states_are_flushed_and_the_callers_mode_restored():
+    """States that decay into the subnormal range are flushed to zero inside the call
+    (no slow path), and the caller's floating-point mode is untouched afterwards."""
+    rng = np.random.default_rng(71)
+    kernel, recurrent, bias, x = make_case("lstm", 2, 50, 4, 8, rng, scale=0.5)
+    bias = bias.copy()
+    bias[24:32] = -95.0        # output gate ~ e^-95: h lands in float32's subnormal range
+    weights = KernelWeights("lstm", kernel, recurrent, bias, "tanh", "sigmoid")
+    out, _ = run_sequence(weights, x, return_sequences=True)
+    want, _ = oracle("lstm", x, kernel, recurrent, bias, return_sequences=True)
+    np.testing.assert_allclose(out, want, atol=1e-30)
+    tiny = np.finfo(np.float32).tiny
+    assert np.float32(tiny) * np.float32(0.5) > 0     # subnormals still exist out here

@@ -1,4 +1,4 @@
-/* Vectorizable float32 and float64 exp, sigmoid and tanh for the gate passes.
+/* Vectorizable float32 and float64 exp, sigmoid and tanh for the gate epilogues.
  *
  * exp(x) = 2^n * e^r with n = round(x / ln 2) and r = x - n ln 2 (ln 2 split in two
  * parts, Cody-Waite, so r is exact to float precision); e^r on |r| <= ln2/2 is a
@@ -16,22 +16,15 @@
  * - 17x^7/315 + 62x^9/2835 (the next term is below 1e-11 relative for float32's
  * cut-off 0.1 and 1e-17 for float64's 0.03), selected without a branch.
  *
- * Each loop body has no calls and no branches, so the compiler vectorizes it; the
- * loops are compiled for AVX-512, AVX2+FMA and baseline x86-64 and the best one is
- * picked when the module loads (GCC/Clang function multiversioning).
+ * Every function is a static inline body with no calls and no branches, so a loop
+ * over them vectorizes for whatever instruction set the calling function is compiled
+ * for (the kernels compile their epilogues once per ISA, see rnn_kernel.c).
  */
 #ifndef FASTRNN_FAST_MATH_H
 #define FASTRNN_FAST_MATH_H
 
 #include <stdint.h>
 #include <string.h>
-#include <Python.h>
-
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__) && !defined(FASTRNN_NO_CLONES)
-#define FR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FR_CLONES
-#endif
 
 static inline float fr_expf(float x)
 {
@@ -56,24 +49,20 @@ static inline float fr_expf(float x)
     return p * scale;
 }
 
-FR_CLONES static void fr_sigmoid_f32(float *v, Py_ssize_t n)
+static inline float fr_sigmoidf(float x)
 {
-    for (Py_ssize_t j = 0; j < n; j++)
-        v[j] = 1.0f / (1.0f + fr_expf(-v[j]));
+    return 1.0f / (1.0f + fr_expf(-x));
 }
 
-FR_CLONES static void fr_tanh_f32(float *v, Py_ssize_t n)
+static inline float fr_tanhf(float x)
 {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        float x = v[j];
-        float a = x < 0.0f ? -x : x;
-        float t = fr_expf(-2.0f * a);
-        float y = (1.0f - t) / (1.0f + t);
-        float x2 = x * x;
-        float small = x + x * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f
-                                    + x2 * (62.0f / 2835.0f))));
-        v[j] = a < 0.1f ? small : (x < 0.0f ? -y : y);
-    }
+    float a = x < 0.0f ? -x : x;
+    float t = fr_expf(-2.0f * a);
+    float y = (1.0f - t) / (1.0f + t);
+    float x2 = x * x;
+    float small = x + x * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f
+                                + x2 * (62.0f / 2835.0f))));
+    return a < 0.1f ? small : (x < 0.0f ? -y : y);
 }
 
 static inline double fr_exp(double x)
@@ -105,24 +94,20 @@ static inline double fr_exp(double x)
     return p * scale;
 }
 
-FR_CLONES static void fr_sigmoid_f64(double *v, Py_ssize_t n)
+static inline double fr_sigmoid(double x)
 {
-    for (Py_ssize_t j = 0; j < n; j++)
-        v[j] = 1.0 / (1.0 + fr_exp(-v[j]));
+    return 1.0 / (1.0 + fr_exp(-x));
 }
 
-FR_CLONES static void fr_tanh_f64(double *v, Py_ssize_t n)
+static inline double fr_tanh(double x)
 {
-    for (Py_ssize_t j = 0; j < n; j++) {
-        double x = v[j];
-        double a = x < 0.0 ? -x : x;
-        double t = fr_exp(-2.0 * a);
-        double y = (1.0 - t) / (1.0 + t);
-        double x2 = x * x;
-        double small = x + x * x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0
-                                     + x2 * (62.0 / 2835.0))));
-        v[j] = a < 0.03 ? small : (x < 0.0 ? -y : y);
-    }
+    double a = x < 0.0 ? -x : x;
+    double t = fr_exp(-2.0 * a);
+    double y = (1.0 - t) / (1.0 + t);
+    double x2 = x * x;
+    double small = x + x * x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0
+                                 + x2 * (62.0 / 2835.0))));
+    return a < 0.03 ? small : (x < 0.0 ? -y : y);
 }
 
 #endif
