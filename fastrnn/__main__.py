@@ -203,27 +203,28 @@ def _check_output_path(path, overwrite):
 
 
 class _Threads:
-    """``--threads n``: fastrnn's threads (``fastrnn.set_num_threads``) where that exists,
-    else BLAS's thread pool (threadpoolctl)."""
+    """``--threads n``: fastrnn's kernel threads (``fastrnn.set_num_threads``) and BLAS's
+    thread pool (threadpoolctl) both limited to ``n`` for the run."""
 
     def __init__(self, n):
-        self.n, self.limits = n, None
+        self.n, self.limits, self.previous = n, None, None
 
     def __enter__(self):
-        import fastrnn
+        from threadpoolctl import threadpool_limits
 
-        if self.n is None:
-            return self
-        if hasattr(fastrnn, "set_num_threads"):
-            fastrnn.set_num_threads(self.n)
-        else:
-            from threadpoolctl import threadpool_limits
+        from fastrnn import _threads
 
+        if self.n is not None:
+            self.previous = _threads._explicit          # the setting (None: OpenMP's)
+            _threads.set_num_threads(self.n)
             self.limits = threadpool_limits(self.n, user_api="blas")
         return self
 
     def __exit__(self, *exc):
+        from fastrnn import _threads
+
         if self.limits is not None:
+            _threads.set_num_threads(self.previous)
             self.limits.restore_original_limits()
 
 

@@ -3,8 +3,9 @@
 The model enters the task graph once, as a single key that every block's task
 depends on (``dask.delayed(model)``): the distributed scheduler sends it to each
 worker once, not once per task.  Each block runs ``predict`` in the worker thread
-that executes it, with BLAS single-threaded inside (the worker's threads are the
-parallelism).  Needs the ``[dask]`` extra: ``pip install "fastrnn[dask]"``.
+that executes it, with fastrnn's kernels and BLAS single-threaded inside: the
+worker's threads are the parallelism.  Needs the ``[dask]`` extra:
+``pip install "fastrnn[dask]"``.
 
 Examples
 --------
@@ -28,35 +29,44 @@ from .layers.base import flatten
 
 __all__ = ["predict"]
 
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limits = None
+_lock = threading.Lock()
+_blocks_running = 0
+_restore = None
 
 
 @contextlib.contextmanager
-def single_threaded_blas():
-    """BLAS limited to one thread while any block of this process runs (threadpoolctl's
-    limit is process-wide: the first block in sets it, the last one out restores it)."""
-    global _blas_users, _blas_limits
+def single_threaded():
+    """One thread for fastrnn's kernels and for BLAS while any block of this process runs:
+    the worker's threads (one block each) are the parallelism.  Both settings are
+    process-wide: the first block in sets them, the last one out restores them."""
+    global _blocks_running, _restore
     from threadpoolctl import threadpool_limits
 
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limits = threadpool_limits(1, user_api="blas")
-        _blas_users += 1
+    from . import _threads
+
+    with _lock:
+        if _blocks_running == 0:
+            blas = threadpool_limits(1, user_api="blas")
+            previous = _threads._explicit
+            _threads.set_num_threads(1)
+
+            def _restore():
+                _threads.set_num_threads(previous)
+                blas.restore_original_limits()
+        _blocks_running += 1
     try:
         yield
     finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limits.restore_original_limits()
-                _blas_limits = None
+        with _lock:
+            _blocks_running -= 1
+            if _blocks_running == 0:
+                _restore()
+                _restore = None
 
 
 def _predict_block(block, lengths, model, batch_size):
     """One block's first output (the task each block of :func:`predict` runs)."""
-    with single_threaded_blas():
+    with single_threaded():
         (output,) = _predict.predict_model(model, block, batch_size, 0, lengths, keep=[0])
     return output
 
