@@ -204,11 +204,15 @@ def test_every_bad_input_exits_2_with_one_line_and_no_output(tmp_path, capsys):
     assert (tmp_path / "exists.npy").read_bytes() == b"keep me"
 
 
-def test_usage_errors_exit_2(tmp_path):
-    result = run_cli("predict", STACKED, tmp_path / "x.npy", "-o", tmp_path / "o.npy",
-                     "--batch-size", "0")
-    assert result.returncode == 2 and "--batch-size" in result.stderr
-    assert run_cli("predict", STACKED).returncode == 2                 # no INPUT / -o
+def test_usage_errors_exit_2(tmp_path, capsys):
+    for argv, fragment in ([["predict", STACKED, str(tmp_path / "x.npy"), "-o",
+                             str(tmp_path / "o.npy"), "--batch-size", "0"], "--batch-size"],
+                           [["predict", STACKED], "required"],
+                           [["predict", STACKED, "x.npy", "-o", "o.npy", "--torch-mode", "LST"],
+                            "--torch-mode"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2 and fragment in capsys.readouterr().err
 
 
 def test_inspect_says_where_each_layer_runs(capsys):
@@ -244,6 +248,7 @@ def test_inspect_torch_state_dict_and_custom_cells(tmp_path, capsys):
     assert "activation=<lambda> is not a kernel activation" in _placement(cell)
 
 
-def test_info_still_works():
-    result = run_cli("info")
-    assert result.returncode == 0 and result.stdout.startswith("fastrnn ")
+def test_info_still_works(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fastrnn ") and "kernels:" in out
