@@ -49,7 +49,8 @@ def _compiler_accepts(flags):
 
 
 OPENMP = ["-fopenmp"] if sys.platform != "win32" and _compiler_accepts(["-fopenmp"]) else []
-COMPILE_ARGS = (["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]) + OPENMP
+# -fno-trapping-math lets the epilogues' selects (tanh's small-|x| branch, clamps) vectorize
+COMPILE_ARGS = (["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno", "-fno-trapping-math"]) + OPENMP
 LINK_ARGS = list(OPENMP)
 if SANITIZE:
     COMPILE_ARGS += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]

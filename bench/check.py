@@ -7,6 +7,7 @@ that difference and is not timed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -31,12 +32,21 @@ class CheckResult:
                 "ok": self.ok}
 
 
-def compare(output, reference: np.ndarray, dtype: str, against: str) -> CheckResult:
-    """Compare ``output`` (any array-like of the reference's shape) with ``reference``."""
+def compare(output, reference: np.ndarray, dtype: str, against: str,
+            valid: Optional[np.ndarray] = None) -> CheckResult:
+    """Compare ``output`` (any array-like of the reference's shape) with ``reference``.
+
+    ``valid``: a boolean array of the leading ``(batch, steps)`` dimensions; only the
+    outputs where it is True are compared (the padding of variable-length rows is left
+    undefined: each library fills it its own way).
+    """
     out = np.asarray(output, dtype=np.float64)
     if out.shape != reference.shape:
         raise ValueError(f"output shape {out.shape} != reference shape {reference.shape}")
-    err = float(np.max(np.abs(out - reference))) if out.size else 0.0
+    diff = np.abs(out - reference)
+    if valid is not None:
+        diff = diff[valid]
+    err = float(np.max(diff)) if diff.size else 0.0
     if np.isnan(err):
         err = float("inf")
     return CheckResult(err, TOLERANCE[dtype], against)

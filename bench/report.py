@@ -25,6 +25,8 @@ GROUP_TITLES = {
     "latency": "Latency, B=1 (one whole-sequence call)",
     "streaming": "Streaming (one timestep per call, state carried)",
     "throughput": "Throughput (one whole-sequence call)",
+    "ragged": "Variable lengths (lengths uniform in 1..T; padding not compared)",
+    "denormal": "Subnormal states (LSTM output-gate bias -95) and the same layer with normal values",
     "sweep_T": "Sweep: LSTM latency vs sequence length (chart)",
     "sweep_B": "Sweep: LSTM throughput vs batch size (chart)",
 }
@@ -213,6 +215,12 @@ def _header_lines(record: dict) -> List[str]:
                     + ("" if bg is None else f", other load {bg:.2f} cores"))
     lines.append("GEMM roofline = best of repeated 1024^3 scipy.linalg.blas sgemm/dgemm calls "
                  "before each pass, GFLOP/s: " + "; ".join(roof))
+    l2 = record.get("l2_bandwidth")
+    if l2:
+        lines.append(f"L2 read bandwidth (1 thread, best call, {l2['passes']} reads of a "
+                     f"{l2['buffer_bytes'] // 1024} KiB float32 buffer per call): np.max "
+                     f"{l2['max_gbps']:.1f} GB/s, np.sum {l2['sum_gbps']:.1f} GB/s; "
+                     f"the L2 bound uses {l2['best_gbps']:.1f} GB/s")
     t = meta["timing"]
     lines.append(f"timing: perf_counter_ns per call, gc off, budget {t['budget_s']} s per case in "
                  f"{t['rounds']} interleaved rounds, >= {t['min_repeats']} calls, warmup "
@@ -245,16 +253,20 @@ def _load(load) -> str:
 
 
 def _target_lines(record: dict) -> List[str]:
-    lines = ["targets (1 thread, medians, measured side by side; reported, not tuned for):"]
+    """The targets (met / not met), then the figures reported without a limit."""
+    lines = ["targets (medians measured side by side; best peer = fastest of "
+             "torch/onnxruntime/openvino/tensorflow on the row; reported, not tuned for):"]
     for t in record["targets"]:
         verdict = {True: "MET    ", False: "NOT MET", None: "n/a    "}[t["met"]]
-        if t["value"] is None:
-            value = "not measured in this run"
-        elif t["peer"] is None:
-            value = f"{fmt_time(t['value'])} (limit {fmt_time(t['limit'])})"
-        else:
-            value = f"{t['value']:.3f}x (limit {t['limit']}x)"
+        value = ("not measured in this run" if t["value"] is None else
+                 f"{t['value']:.3f}x (limit {t['op']} {t['limit']}x; {t['detail']})")
         lines.append(f"  [{verdict}] {t['label']}: {value}")
+    lines.append("figures (no limit):")
+    lines += [f"  {f['label']}: {f['text']}" for f in record.get("figures", [])]
+    for m in record.get("weight_memory", []):
+        lines.append(f"  weight memory, {m['cell']} I={m['input_size']} H={m['units']} "
+                     f"{m['dtype']}: fastrnn packed {m['packed_bytes'] / 1024:.0f} KiB, Keras "
+                     f"{m['keras_bytes'] / 1024:.0f} KiB ({m['packed_bytes'] / m['keras_bytes']:.2f}x)")
     return lines
 
 

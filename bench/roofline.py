@@ -1,4 +1,4 @@
-"""The machine's matrix-multiply peak, measured in the same run through scipy's BLAS.
+"""The machine's matrix-multiply peak and L2 read bandwidth, measured in the same run.
 
 ``scipy.linalg.blas.sgemm`` (and ``dgemm`` for float64 figures) on square Fortran-ordered
 matrices, timed like any case; ``2 n^3 / best time`` is the peak a recurrent layer's
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Dict
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .machine import CpuMeter
 from .threads import pinned
@@ -39,3 +40,25 @@ def measure_roofline(threads: int, settings: TimingSettings, n: int = 1024) -> D
                                 for dtype in ("float32", "float64")}
     peaks["background_cores"] = meter.other_cores()
     return peaks
+
+
+L2_BUFFER_BYTES = 256 * 1024
+L2_PASSES = 16
+
+
+def l2_read_bandwidth(settings: TimingSettings, nbytes: int = L2_BUFFER_BYTES,
+                      passes: int = L2_PASSES) -> Dict[str, float]:
+    """Read bandwidth (GB/s) of ``passes`` reads of an ``nbytes`` float32 buffer per call,
+    best call of ``np.max`` and of ``np.sum``, one thread; ``best_gbps`` the higher."""
+    buffer = np.ones(nbytes // 4, np.float32)
+    view = as_strided(buffer, shape=(passes, buffer.size), strides=(0, buffer.itemsize),
+                      writeable=False)
+    out: Dict[str, float] = {"buffer_bytes": nbytes, "passes": passes}
+    meter = CpuMeter()
+    with pinned(1):
+        for name, reduce in (("max", view.max), ("sum", view.sum)):
+            stats = measure(reduce, settings)
+            out[f"{name}_gbps"] = passes * nbytes / stats.min / 1e9
+    out["best_gbps"] = max(out["max_gbps"], out["sum_gbps"])
+    out["background_cores"] = meter.other_cores()
+    return out

@@ -25,7 +25,7 @@ from .backends.numpy_backend import reference_output
 from .check import compare
 from .machine import CpuMeter
 from .timing import TimingSettings, measure_interleaved, warm_up
-from .weights import make_input, make_weights
+from .weights import make_input, valid_steps, weights_for
 from .workloads import Workload
 
 REFERENCE_BACKEND = "fastrnn"
@@ -103,7 +103,7 @@ def run_pass(backends: Dict[str, Backend], workloads: Iterable[Workload], thread
         names = [n for n, b in backends.items() if b.supports(wl)]
         if not names:
             continue
-        weights = make_weights(wl.cell, wl.input_size, wl.units)
+        weights = weights_for(wl)
         x = make_input(wl)
         done: Dict[str, CaseResult] = {}
         calls = {}
@@ -135,7 +135,8 @@ def _check_one(name: str, backend: Backend, wl: Workload, weights, x, threads: i
         prepared = backend.prepare(wl, weights, x, threads)
         output = prepared.output()
         reference, against = refs.for_backend(name, wl, weights, x)
-        check = compare(output, reference, wl.dtype, against)
+        check = compare(output, reference, wl.dtype, against,
+                        valid_steps(wl) if wl.ragged else None)
     except Exception as exc:  # a backend failing must not stop the run
         result.note = f"{type(exc).__name__}: {exc}"
         print(f"  ! {name} on {wl.id}: {result.note}", file=sys.stderr)

@@ -6,7 +6,8 @@
    pass of the in-process backends (fastrnn first, whose outputs become the peers'
    references), then one worker per isolated backend for the same workloads.
 3. Cold starts and peak memory: one fresh worker per backend and workload, 1 thread.
-4. Evaluate the targets.
+4. fastrnn's packed weight memory per workload, the L2 read bandwidth (measured before
+   the passes), the targets and the figures reported beside them.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ from . import targets as targets_mod
 from .backends import ISOLATED, REGISTRY, Backend, BackendUnavailable, load
 from .machine import REPO, machine_info
 from .report import Progress
-from .roofline import measure_roofline
+from .roofline import l2_read_bandwidth, measure_roofline
 from .runner import CaseResult, References, run_pass
 from .threads import pinned, thread_settings
 from .timing import TimingSettings
+from .weights import weights_for
 from .workloads import Suite, Workload
 
 COLD_TIMEOUT_S = 900
@@ -97,13 +99,11 @@ def discover(config: Config) -> Tuple[Dict[str, Backend], Dict[str, dict]]:
 
 def workloads_at(config: Config, threads: int) -> List[Workload]:
     """The workloads of the pass at ``threads``: all of them, except that ``--quick`` runs
-    the chart's sweeps at one thread only."""
+    only the float32 throughput rows (those of the multi-thread targets) above one thread."""
     wls = list(config.suite.workloads.values())
     if not config.quick or threads == 1:
         return wls
-    reported = {i for g in ("latency", "streaming", "throughput")
-                for i in config.suite.groups[g]}
-    return [wl for wl in wls if wl.id in reported]
+    return [wl for wl in config.suite.in_group("throughput") if wl.dtype == "float32"]
 
 
 def cold_workloads(config: Config) -> List[Workload]:
@@ -122,12 +122,14 @@ def run(config: Config) -> dict:
     instances, availability = discover(config)
     isolated = [n for n in config.backends if n in ISOLATED and availability[n]["available"]]
     machine = machine_info()
+    l2 = l2_read_bandwidth(config.timing)
     progress = Progress(sum(len(workloads_at(config, n)) for n in config.threads)
                         * (bool(instances) + len(isolated))
                         + len(cold_workloads(config)) * (len(instances) + len(isolated)))
     results, threads_how, rooflines = run_passes(config, instances, isolated, availability,
                                                  progress)
     cold = run_cold(config, list(instances) + isolated, availability, progress)
+    memory = weight_memory(config.suite) if "fastrnn" in instances else []
     return {
         "meta": {
             "mode": "quick" if config.quick else "full",
@@ -143,10 +145,13 @@ def run(config: Config) -> dict:
         "backends": availability,
         "threads_how": threads_how,
         "rooflines": rooflines,
+        "l2_bandwidth": l2,
         "suite": config.suite.to_dict(),
         "results": [r.to_dict() for r in results],
         "cold": cold,
-        "targets": targets_mod.evaluate(config.suite, results),
+        "weight_memory": memory,
+        "targets": targets_mod.evaluate(config.suite, results, rooflines),
+        "figures": targets_mod.figures(config.suite, results, l2),
     }
 
 
@@ -201,3 +206,19 @@ def run_cold(config: Config, names: List[str], availability: Dict[str, dict],
             progress.cold(out)
     return records
 
+
+
+def weight_memory(suite: Suite) -> List[dict]:
+    """fastrnn's packed weight bytes and the Keras-layout bytes, per (cell, I, H, dtype)
+    of the suite's plain workloads."""
+    from .backends.fastrnn_backend import packed_weight_bytes
+
+    seen: Dict[tuple, dict] = {}
+    for wl in suite.workloads.values():
+        key = (wl.cell, wl.input_size, wl.units, wl.dtype)
+        if wl.variant or key in seen:
+            continue
+        sizes = packed_weight_bytes(wl, weights_for(wl))
+        seen[key] = dict(cell=wl.cell, input_size=wl.input_size, units=wl.units,
+                         dtype=wl.dtype, **sizes)
+    return list(seen.values())

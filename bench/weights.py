@@ -83,6 +83,39 @@ def make_weights(cell: str, input_size: int, units: int) -> KerasWeights:
     return KerasWeights(cell, kernel, recurrent, bias)
 
 
+#: The output-gate bias of the ``denormal`` variant: sigmoid(-95) is about 5.5e-42, so
+#: h = o * tanh(c) is a float32 subnormal at every step (and so is h @ recurrent_kernel).
+DENORMAL_OUTPUT_BIAS = -95.0
+
+
+def weights_for(wl: Workload) -> KerasWeights:
+    """The weights of ``wl``: :func:`make_weights` of its cell and sizes, with the LSTM
+    output-gate bias set to :data:`DENORMAL_OUTPUT_BIAS` for the ``denormal`` variant."""
+    weights = make_weights(wl.cell, wl.input_size, wl.units)
+    if wl.variant != "denormal":
+        return weights
+    if wl.cell != "LSTM":
+        raise ValueError(f"the denormal variant is an LSTM case, got {wl.cell}")
+    bias = weights.bias.copy()
+    bias[3 * wl.units:] = DENORMAL_OUTPUT_BIAS  # gate order i, f, c, o
+    return KerasWeights(wl.cell, weights.kernel, weights.recurrent_kernel, bias)
+
+
+def make_lengths(wl: Workload) -> np.ndarray:
+    """Row lengths of a ragged workload: int64 ``(batch,)``, uniform in ``1..steps``
+    (the same for its ``lengths`` and ``mask`` variants)."""
+    rng = _rng("lengths", wl.batch, wl.steps)
+    return rng.integers(1, wl.steps + 1, size=wl.batch, dtype=np.int64)
+
+
+def valid_steps(wl: Workload) -> np.ndarray:
+    """Boolean ``(batch, check_steps)``: where an output of ``wl`` is defined (all True
+    unless ragged: then step t of row b is valid for t < lengths[b])."""
+    if not wl.ragged:
+        return np.ones((wl.batch, wl.check_steps), bool)
+    return np.arange(wl.check_steps)[None, :] < make_lengths(wl)[:, None]
+
+
 def make_input(wl: Workload) -> np.ndarray:
     """The input of ``wl``: float64 (float32-exact), shape ``(batch, check_steps, input)``.
 

@@ -26,7 +26,7 @@ from .backends import BackendUnavailable, load
 from .runner import References, run_pass
 from .threads import can_pin, pinned
 from .timing import TimingSettings
-from .weights import make_input, make_weights
+from .weights import make_input, weights_for
 from .workloads import Workload
 
 
@@ -101,7 +101,7 @@ def cold(job: dict) -> dict:
     import_s = time.perf_counter() - t0
     backend.set_threads(threads)
     with pinned(threads):
-        weights = make_weights(wl.cell, wl.input_size, wl.units)
+        weights = weights_for(wl)
         x = make_input(wl)
         memory = PeakMemory()
         memory.start()

@@ -23,9 +23,10 @@ __all__ = ["__version__", "Layer", "Input", "TensorShape", "AbstractRNNCell", "S
            "regularizers"]
 
 from . import convert  # noqa: E402
+from ._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
 from .layers.core import Dense, Dropout, Embedding, InputLayer, Masking  # noqa: E402
 from .layers.wrappers import Bidirectional  # noqa: E402
 from .models import Sequential  # noqa: E402
 
 __all__ += ["InputLayer", "Embedding", "Masking", "Dense", "Dropout", "Bidirectional",
-            "Sequential", "convert"]
+            "Sequential", "convert", "set_num_threads", "get_num_threads", "num_threads"]

@@ -1,4 +1,4 @@
-"""The backends: fastrnn and its peers, each behind :class:`~bench.backends.base.Backend`.
+"""The backends: fastrnn and its peers (NumPy, PyTorch, ONNX Runtime, OpenVINO, TensorFlow), each behind :class:`~bench.backends.base.Backend`.
 
 Modules are imported only on demand (:func:`load`), so that a peer that is not installed
 costs nothing but a note. ``fastrnn`` comes first: its output is the reference the
@@ -17,8 +17,13 @@ REGISTRY: Dict[str, tuple] = {
     "numpy": ("numpy_backend", "NumpyBackend"),
     "torch": ("torch_backend", "TorchBackend"),
     "onnxruntime": ("onnxruntime_backend", "OnnxRuntimeBackend"),
+    "openvino": ("openvino_backend", "OpenVINOBackend"),
     "tensorflow": ("tensorflow_backend", "TensorFlowBackend"),
 }
+
+#: The peers a target compares fastrnn with (the best of them per row; NumPy is the
+#: per-step reference, not a peer).
+PEERS = ("torch", "onnxruntime", "openvino", "tensorflow")
 
 #: Backends run in a fresh worker process per thread setting (threads fixed at first use).
 ISOLATED = ("tensorflow",)
@@ -41,4 +46,4 @@ def load(name: str) -> Type[Backend]:
     return cls
 
 
-__all__ = ["Backend", "BackendUnavailable", "Prepared", "REGISTRY", "ISOLATED", "load"]
+__all__ = ["Backend", "BackendUnavailable", "Prepared", "REGISTRY", "PEERS", "ISOLATED", "load"]

@@ -8,7 +8,7 @@ Streaming uses a ``stateful=True`` layer of batch size ``B`` called with one tim
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, List
 
 import numpy as np
 
@@ -43,19 +43,24 @@ class KerasAPIBackend(Backend):
             kwargs["reset_after"] = True
         return cls(wl.units, return_sequences=True, dtype=wl.dtype, **kwargs)
 
+    def built_layer(self, wl: Workload, weights: KerasWeights, steps: int, **kwargs) -> Any:
+        """:meth:`make_layer`, built for ``(batch, steps, input)``, holding ``weights``."""
+        layer = self.make_layer(wl, **kwargs)
+        layer.build((wl.batch, steps, wl.input_size))
+        layer.set_weights(weights.as_list(np.dtype(wl.dtype)))
+        return layer
+
+    def native_steps(self, wl: Workload, x: np.ndarray) -> List[Any]:
+        """The ``check_steps`` timesteps of ``x`` as native ``(batch, 1, input)`` tensors."""
+        return [self.to_native(np.ascontiguousarray(x[:, t:t + 1], dtype=wl.dtype))
+                for t in range(wl.check_steps)]
+
     def prepare(self, wl: Workload, weights: KerasWeights, x: np.ndarray,
                 threads: int) -> Prepared:
-        dtype = np.dtype(wl.dtype)
         if not wl.streaming:
-            layer = self.make_layer(wl)
-            layer.build((wl.batch, wl.steps, wl.input_size))
-            layer.set_weights(weights.as_list(dtype))
-            native = self.to_native(np.ascontiguousarray(x, dtype=dtype))
+            layer = self.built_layer(wl, weights, wl.steps)
+            native = self.to_native(np.ascontiguousarray(x, dtype=wl.dtype))
             return sequence_case(self.compile(layer), native, np.asarray)
-        layer = self.make_layer(wl, stateful=True, **self.stateful_kwargs(wl))
-        layer.build((wl.batch, 1, wl.input_size))
-        layer.set_weights(weights.as_list(dtype))
+        layer = self.built_layer(wl, weights, 1, stateful=True, **self.stateful_kwargs(wl))
         reset = getattr(layer, "reset_states", None) or layer.reset_state
-        inputs = [self.to_native(np.ascontiguousarray(x[:, t:t + 1], dtype=dtype))
-                  for t in range(wl.check_steps)]
-        return streaming_case(reset, self.compile(layer), inputs)
+        return streaming_case(reset, self.compile(layer), self.native_steps(wl, x))

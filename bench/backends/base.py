@@ -42,6 +42,9 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     #: Dtypes this backend is measured in.
     dtypes: ClassVar[Tuple[str, ...]] = ("float32",)
+    #: Workload variants it runs (:data:`bench.workloads.VARIANTS`): by default the plain
+    #: shapes and the subnormal case, which need nothing but other weights.
+    variants: ClassVar[Tuple[str, ...]] = ("", "denormal")
 
     @classmethod
     @abc.abstractmethod
@@ -58,13 +61,14 @@ class Backend(abc.ABC):
 
     def supports(self, wl: Workload) -> bool:
         """Whether this backend measures ``wl``."""
-        return wl.dtype in self.dtypes
+        return wl.dtype in self.dtypes and wl.variant in self.variants
 
     @abc.abstractmethod
     def prepare(self, wl: Workload, weights: KerasWeights, x: np.ndarray,
                 threads: int) -> Prepared:
         """Build the layer or session for ``wl`` with ``weights``; ``x`` is the
-        float64 input of shape ``(batch, check_steps, input)``."""
+        float64 input of shape ``(batch, check_steps, input)``. A ragged workload's row
+        lengths are :func:`bench.weights.make_lengths` of it."""
 
 
 def sequence_case(run: Callable[[object], object], x: object,

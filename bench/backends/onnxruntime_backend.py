@@ -13,6 +13,7 @@ Weight mapping from Keras layout:
 - RNN: the default Tanh activation.
 
 Streaming feeds ``initial_h`` (and ``initial_c``) and reads back ``Y_h`` (and ``Y_c``).
+Variable lengths (``lengths`` variant) feed the node's ``sequence_lens`` input (int32).
 Sessions are created with ``intra_op_num_threads=n, inter_op_num_threads=1`` and
 otherwise default options (sequential execution, all graph optimisations).
 """
@@ -25,7 +26,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from ..weights import KerasWeights, reorder_gates
+from ..weights import KerasWeights, make_lengths, reorder_gates
 from ..workloads import Workload
 from .base import Backend, Prepared, sequence_case, streaming_case
 
@@ -63,6 +64,10 @@ def build_model(wl: Workload, weights: KerasWeights) -> onnx.ModelProto:
     state_shape = [1, wl.batch, wl.units]
     inputs = [value("X", [steps, wl.batch, wl.input_size])]
     node_inputs = ["X", "W", "R", "B", ""]  # "" = no sequence_lens
+    if wl.variant == "lengths":
+        inputs.append(helper.make_tensor_value_info("sequence_lens", TensorProto.INT32,
+                                                    [wl.batch]))
+        node_inputs[4] = "sequence_lens"
     if wl.streaming:
         inputs += [value(f"initial_{s}", state_shape) for s in state_names]
         node_inputs += [f"initial_{s}" for s in state_names]
@@ -98,6 +103,7 @@ class OnnxRuntimeBackend(Backend):
     """ONNX Runtime's CPU execution provider, float32."""
 
     name = "onnxruntime"
+    variants = ("", "denormal", "lengths")
 
     @classmethod
     def versions(cls) -> Dict[str, str]:
@@ -111,8 +117,11 @@ class OnnxRuntimeBackend(Backend):
         session = make_session(build_model(wl, weights), threads)
         time_major = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=np.float32)
         if not wl.streaming:
+            fixed = ({"sequence_lens": make_lengths(wl).astype(np.int32)}
+                     if wl.variant == "lengths" else {})
+
             def run(xt: np.ndarray) -> np.ndarray:
-                return session.run(["Y"], {"X": xt})[0]
+                return session.run(["Y"], {"X": xt, **fixed})[0]
 
             return sequence_case(run, time_major,
                                  lambda y: y[:, 0].transpose(1, 0, 2))  # [T,1,B,H] -> [B,T,H]

@@ -9,7 +9,10 @@ Weight mapping from Keras layout (``reorder`` = permutation of Keras gate blocks
   ``bias_ih = bias[0]``, ``bias_hh = bias[1]``, all reordered.
 - SimpleRNN: ``torch.nn.RNN`` (tanh), transposed kernels.
 
-Streaming passes ``hx`` (``(h, c)`` for LSTM) back in at every call.
+Streaming passes ``hx`` (``(h, c)`` for LSTM) back in at every call. Variable lengths
+(``lengths`` variant): the timed call packs the padded batch with
+``pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`` and runs the
+module on it, as a user with a padded batch would; the output is unpacked for the check.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 import torch
 
-from ..weights import KerasWeights, reorder_gates
+from ..weights import KerasWeights, make_lengths, reorder_gates
 from ..workloads import Workload
 from .base import Backend, Prepared, sequence_case, streaming_case
 
@@ -47,6 +50,7 @@ class TorchBackend(Backend):
     """PyTorch CPU modules in float32."""
 
     name = "torch"
+    variants = ("", "denormal", "lengths")
 
     @classmethod
     def versions(cls) -> Dict[str, str]:
@@ -65,12 +69,15 @@ class TorchBackend(Backend):
                   for k, v in torch_state_dict(weights, wl.cell).items()}
         module.load_state_dict(params)
         module.eval()
+        native = torch.from_numpy(x.astype(np.float32))
+        if wl.variant == "lengths":
+            return _packed_case(module, native, torch.from_numpy(make_lengths(wl)))
         if not wl.streaming:
             def run(xt: torch.Tensor) -> torch.Tensor:
                 with torch.inference_mode():
                     return module(xt)[0]
 
-            return sequence_case(run, torch.from_numpy(x.astype(np.float32)), np.asarray)
+            return sequence_case(run, native, np.asarray)
 
         carried: Dict[str, Any] = {"hx": None}
 
@@ -85,3 +92,18 @@ class TorchBackend(Backend):
         inputs = [torch.from_numpy(np.ascontiguousarray(x[:, t:t + 1], dtype=np.float32))
                   for t in range(wl.check_steps)]
         return streaming_case(reset, step, inputs)
+
+
+def _packed_case(module: torch.nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> Prepared:
+    """A padded batch with per-row ``lengths`` through ``pack_padded_sequence``."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    def run(xt: torch.Tensor) -> Any:
+        with torch.inference_mode():
+            packed = pack_padded_sequence(xt, lengths, batch_first=True, enforce_sorted=False)
+            return module(packed)[0]
+
+    def unpack(y: Any) -> np.ndarray:
+        return pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])[0].numpy()
+
+    return sequence_case(run, x, unpack)

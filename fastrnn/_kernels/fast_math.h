@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float fr_expf(float x)
+static inline __attribute__((always_inline)) float fr_expf(float x)
 {
     const float shifter = 12582912.0f;               /* 1.5 * 2^23 */
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
@@ -49,12 +49,12 @@ static inline float fr_expf(float x)
     return p * scale;
 }
 
-static inline float fr_sigmoidf(float x)
+static inline __attribute__((always_inline)) float fr_sigmoidf(float x)
 {
     return 1.0f / (1.0f + fr_expf(-x));
 }
 
-static inline float fr_tanhf(float x)
+static inline __attribute__((always_inline)) float fr_tanhf(float x)
 {
     float a = x < 0.0f ? -x : x;
     float t = fr_expf(-2.0f * a);
@@ -65,7 +65,7 @@ static inline float fr_tanhf(float x)
     return a < 0.1f ? small : (x < 0.0f ? -y : y);
 }
 
-static inline double fr_exp(double x)
+static inline __attribute__((always_inline)) double fr_exp(double x)
 {
     const double shifter = 6755399441055744.0;       /* 1.5 * 2^52 */
     x = x < -708.0 ? -708.0 : (x > 709.0 ? 709.0 : x);
@@ -94,12 +94,12 @@ static inline double fr_exp(double x)
     return p * scale;
 }
 
-static inline double fr_sigmoid(double x)
+static inline __attribute__((always_inline)) double fr_sigmoid(double x)
 {
     return 1.0 / (1.0 + fr_exp(-x));
 }
 
-static inline double fr_tanh(double x)
+static inline __attribute__((always_inline)) double fr_tanh(double x)
 {
     double a = x < 0.0 ? -x : x;
     double t = fr_exp(-2.0 * a);
