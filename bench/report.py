@@ -265,8 +265,9 @@ def _target_lines(record: dict) -> List[str]:
     lines += [f"  {f['label']}: {f['text']}" for f in record.get("figures", [])]
     for m in record.get("weight_memory", []):
         lines.append(f"  weight memory, {m['cell']} I={m['input_size']} H={m['units']} "
-                     f"{m['dtype']}: fastrnn packed {m['packed_bytes'] / 1024:.0f} KiB, Keras "
-                     f"{m['keras_bytes'] / 1024:.0f} KiB ({m['packed_bytes'] / m['keras_bytes']:.2f}x)")
+                     f"{m['dtype']}: fastrnn's packed copy {m['packed_bytes'] / 1024:.0f} KiB = "
+                     f"{m['packed_bytes'] / m['keras_bytes']:.2f}x the Keras-layout weights "
+                     f"({m['keras_bytes'] / 1024:.0f} KiB)")
     return lines
 
 

@@ -8,7 +8,7 @@ is also the one fastrnn's kernels call.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -47,18 +47,16 @@ L2_PASSES = 16
 
 
 def l2_read_bandwidth(settings: TimingSettings, nbytes: int = L2_BUFFER_BYTES,
-                      passes: int = L2_PASSES) -> Dict[str, float]:
+                      passes: int = L2_PASSES) -> Dict[str, Optional[float]]:
     """Read bandwidth (GB/s) of ``passes`` reads of an ``nbytes`` float32 buffer per call,
     best call of ``np.max`` and of ``np.sum``, one thread; ``best_gbps`` the higher."""
     buffer = np.ones(nbytes // 4, np.float32)
     view = as_strided(buffer, shape=(passes, buffer.size), strides=(0, buffer.itemsize),
                       writeable=False)
-    out: Dict[str, float] = {"buffer_bytes": nbytes, "passes": passes}
     meter = CpuMeter()
+    gbps: Dict[str, float] = {}
     with pinned(1):
         for name, reduce in (("max", view.max), ("sum", view.sum)):
-            stats = measure(reduce, settings)
-            out[f"{name}_gbps"] = passes * nbytes / stats.min / 1e9
-    out["best_gbps"] = max(out["max_gbps"], out["sum_gbps"])
-    out["background_cores"] = meter.other_cores()
-    return out
+            gbps[f"{name}_gbps"] = passes * nbytes / measure(reduce, settings).min / 1e9
+    return {"buffer_bytes": nbytes, "passes": passes, **gbps,
+            "best_gbps": max(gbps.values()), "background_cores": meter.other_cores()}

@@ -98,21 +98,30 @@ def discover(config: Config) -> Tuple[Dict[str, Backend], Dict[str, dict]]:
 
 
 def workloads_at(config: Config, threads: int) -> List[Workload]:
-    """The workloads of the pass at ``threads``: all of them, except that ``--quick`` runs
-    only the float32 throughput rows (those of the multi-thread targets) above one thread."""
-    wls = list(config.suite.workloads.values())
+    """The workloads of the pass at ``threads``: all of them (in :meth:`Suite.run_order`),
+    except that ``--quick`` runs only the float32 throughput rows (those of the
+    multi-thread targets) above one thread."""
     if not config.quick or threads == 1:
-        return wls
+        return config.suite.run_order()
     return [wl for wl in config.suite.in_group("throughput") if wl.dtype == "float32"]
+
+
+def backends_at(config: Config, threads: int, instances: Dict[str, Backend]
+                ) -> Dict[str, Backend]:
+    """The in-process backends of the pass at ``threads``: all, except that ``--quick``
+    leaves the NumPy reference (no target's peer) out above one thread."""
+    if not config.quick or threads == 1:
+        return instances
+    return {name: b for name, b in instances.items() if name != "numpy"}
 
 
 def cold_workloads(config: Config) -> List[Workload]:
     """Workloads that get cold-start and memory figures: float32 latency, streaming and
-    throughput (``all``), or the first latency workload (``first``)."""
+    throughput without variants (``all``), or the first latency workload (``first``)."""
     if config.cold == "none":
         return []
     wls = [wl for g in ("latency", "streaming", "throughput")
-           for wl in config.suite.in_group(g) if wl.dtype == "float32"]
+           for wl in config.suite.in_group(g) if wl.dtype == "float32" and not wl.variant]
     return wls[:1] if config.cold == "first" else wls
 
 
@@ -174,7 +183,8 @@ def run_passes(config: Config, instances: Dict[str, Backend], isolated: List[str
             progress.note(f"{n} thread(s): sgemm/dgemm roofline (scipy.linalg.blas, 1024^3)")
             rooflines[str(n)] = measure_roofline(n, config.timing)
             with pinned(n):
-                results += run_pass(instances, workloads, n, config.timing, refs, progress.case)
+                results += run_pass(backends_at(config, n, instances), workloads, n,
+                                    config.timing, refs, progress.case)
             for name in isolated:
                 python = availability[name]["python"]
                 progress.note(f"{name}: worker process with {n} thread(s) ({python})")

@@ -149,11 +149,10 @@ def evaluate(suite: Suite, results: List[CaseResult], rooflines: Dict[str, dict]
 def figures(suite: Suite, results: List[CaseResult], l2: Optional[dict]) -> List[dict]:
     """The figures reported without a limit, each ``{"label", "text", ...values}``."""
     medians = Medians(results)
-    out = [_overhead(medians)]
-    out += [_l2_bound(wl, medians, l2) for wl in suite.in_group("latency")
-            if wl.dtype == "float32"]
-    out += _ragged(suite, medians) + _denormal(suite, medians) + _step(suite, medians)
-    return [f for f in out if f is not None]
+    bounds = [_l2_bound(wl, medians, l2) for wl in suite.in_group("latency")
+              if wl.dtype == "float32"]
+    return ([_overhead(medians)] + [b for b in bounds if b is not None]
+            + _ragged(suite, medians) + _denormal(suite, medians) + _step(suite, medians))
 
 
 def _time(seconds: Optional[float]) -> str:
@@ -197,8 +196,9 @@ def _ragged(suite: Suite, medians: Medians) -> List[dict]:
         parts = [f"{name} {_time(t)} ({mine / t:.2f}x)" for name, t in others
                  if t is not None and mine is not None]
         out.append({"label": f"lengths, {wl.cell} {wl.plain.label}",
-                    "text": f"fastrnn lengths= {_time(mine)}; vs " + (", ".join(parts) or "none"),
-                    "value": mine})
+                    "text": f"fastrnn lengths= {_time(mine)}; others (fastrnn's time / "
+                            "theirs): " + (", ".join(parts) or "none"),
+                    "value": mine, "others": dict(others)})
     return out
 
 

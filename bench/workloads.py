@@ -136,6 +136,17 @@ class Suite:
         if wl.id not in self.groups[group]:
             self.groups[group].append(wl.id)
 
+    def run_order(self) -> List[Workload]:
+        """Every workload, each variant right after its plain twin when the suite has it
+        (so that, say, the subnormal case is timed next to the normal one)."""
+        plain = [wl for wl in self.workloads.values() if not wl.variant]
+        variants = [wl for wl in self.workloads.values() if wl.variant]
+        order: List[Workload] = []
+        for wl in plain:
+            order.append(wl)
+            order += [v for v in variants if v.plain == wl]
+        return order + [v for v in variants if v.plain.id not in self.workloads]
+
     def in_group(self, group: str) -> List[Workload]:
         """The workloads of one group, in insertion order."""
         return [self.workloads[i] for i in self.groups[group]]

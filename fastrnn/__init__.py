@@ -20,7 +20,7 @@ from .layers import (GRU, LSTM, RNN, AbstractRNNCell, GRUCell, Input, Layer, LST
 __all__ = ["__version__", "Layer", "Input", "TensorShape", "AbstractRNNCell", "SimpleRNNCell",
            "LSTMCell", "GRUCell", "TfLiteRNNCell", "StackedRNNCells", "RNN", "SimpleRNN",
            "LSTM", "GRU", "activations", "backend", "constraints", "initializers", "layers",
-           "regularizers"]
+           "models", "regularizers"]
 
 from . import convert  # noqa: E402
 from ._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402

@@ -4,17 +4,18 @@ Each of those modules has a base class, its classes by Keras class name, and
 snake_case aliases; a :class:`Catalog` gives it the tf.keras trio ``get`` /
 ``serialize`` / ``deserialize`` over them.
 """
+from typing import Any, Dict
 
 
 class Configurable:
     """Base of initializers, regularizers and constraints: rebuilt from ``get_config()``."""
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """The constructor arguments, as a dict."""
         return {}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Dict[str, Any]) -> "Configurable":
         """Build an instance from ``get_config()``'s dict."""
         return cls(**config)
 
@@ -72,9 +73,13 @@ class Catalog:
             found = self.names.get(name)
         if found is None:
             raise ValueError(f"Unknown {self.kind} {name!r}: expected one of {sorted(self.names)}")
-        if isinstance(found, type) and issubclass(found, self.base):
-            return found.from_config(args)
-        return found(**args)
+        try:
+            if isinstance(found, type) and issubclass(found, self.base):
+                return found.from_config(args)
+            return found(**args)
+        except TypeError as exc:
+            raise TypeError(f"{self.kind} {name!r}: config {args!r} does not fit its "
+                            f"arguments: {exc}") from None
 
     def get(self, identifier):
         """Resolve an argument: None, a name, a config dict, an instance or a callable."""

@@ -54,7 +54,7 @@ class KernelWeights:
     """
 
     __slots__ = ("cell", "cell_code", "units", "input_dim", "dtype", "w", "u", "u_h",
-                 "bias", "rbias", "act", "rec_act", "n_states", "gates", "nbytes")
+                 "bias", "rbias", "act", "rec_act", "n_states", "gates", "nbytes", "_plans")
 
     def __init__(self, cell, kernel, recurrent_kernel, bias, activation,
                  recurrent_activation="linear", dtype=np.float32):
@@ -86,6 +86,17 @@ class KernelWeights:
         self.n_states = 2 if cell == "lstm" else 1
         self.nbytes = sum(a.nbytes for a in (self.w, self.u, self.u_h, self.bias, self.rbias)
                           if a is not None)
+        self._plans = {}
+
+    def step_plan(self, zero_output_for_mask=False):
+        """The compiled single-timestep entry (:class:`fastrnn._kernels._rnn.StepPlan`)."""
+        plan = self._plans.get(zero_output_for_mask)
+        if plan is None:
+            plan = _rnn.StepPlan(self.cell_code, self.act, self.rec_act, self.w, self.u,
+                                 self.u_h, self.bias, self.rbias, self.units, self.input_dim,
+                                 zero_output_for_mask)
+            self._plans[zero_output_for_mask] = plan
+        return plan
 
 
 def _workspace(nbytes):
@@ -100,7 +111,7 @@ def _workspace(nbytes):
 
 def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None,
                  state_buffers=None, time_major=False, go_backwards=False,
-                 return_sequences=False, zero_output_for_mask=False):
+                 return_sequences=False, zero_output_for_mask=False, stream=False):
     """Run a built-in cell over a whole batch of sequences in one kernel call.
 
     Parameters
@@ -115,6 +126,9 @@ def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None
     state_buffers : None, or a list of C-contiguous (batch, units) arrays of the
         compute dtype holding the current state: the kernel updates them in place
         (stateful layers) and they are returned as the final states.
+    stream : bool
+        A chunk of a stream: the output before a row's first valid step is its initial
+        state (its previous output), not zeros.
 
     Returns
     -------
@@ -160,8 +174,55 @@ def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None
                       weights.w, weights.u, weights.u_h, weights.bias, weights.rbias, units,
                       states[0], states[1] if weights.n_states == 2 else None, mask_u8,
                       lengths, out, return_sequences, go_backwards, zero_output_for_mask,
-                      _workspace(threads * stride), chunk, threads)
+                      _workspace(threads * stride), chunk, threads, stream)
     return out, states
+
+
+def step(weights, x, states, mask=None, zero_output_for_mask=False, out=None):
+    """One timestep of a built-in cell for a batch, through the compiled step entry.
+
+    Parameters
+    ----------
+    weights : KernelWeights
+    x : array (batch, features)
+    states : list of ``weights.n_states`` arrays (batch, units); not modified unless
+        they are also ``out``.
+    mask : None or boolean (batch,): False keeps a row's state (its output is then its
+        state, or zeros with ``zero_output_for_mask``).
+    out : None, or a list of ``n_states`` arrays (batch, units) to write the new states
+        into (they may be ``states`` themselves: zero allocation).
+
+    Returns
+    -------
+    output : (batch, units)
+    new_states : list of (batch, units) arrays (``out`` when given)
+
+    Arrays already in the kernel's form (C-contiguous, the layer's dtype and shapes)
+    are checked in compiled code and go straight in; others are validated and
+    converted here first.
+    """
+    plan = weights._plans.get(zero_output_for_mask) or weights.step_plan(zero_output_for_mask)
+    try:
+        return plan.step(x, states if type(states) is list else list(states), mask, out)
+    except _rnn.StepArgumentError:
+        pass
+    dtype = weights.dtype
+    x = check.step_input(x, dtype, weights.input_dim)
+    if len(states) != weights.n_states:
+        raise ValueError(f"states must hold {weights.n_states} array(s) (batch, "
+                         f"{weights.units}), got {len(states)}")
+    shape = (x.shape[0], weights.units)
+    states = [check.state_array(s, f"states[{k}]", shape, dtype) for k, s in enumerate(states)]
+    if out is not None:
+        if len(out) != len(states) or any(
+                type(o) is not np.ndarray or o.shape != shape or o.dtype != dtype
+                or not o.flags.c_contiguous for o in out):
+            raise ValueError(f"out must be a list of {len(states)} C-contiguous {dtype} "
+                             f"array(s) of shape {shape}")
+        out = list(out)
+    if mask is not None:
+        mask = check.step_mask(mask, shape[0])
+    return plan.step(x, states, mask, out)
 
 
 def _state_list(initial_state, n_states):

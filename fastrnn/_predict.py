@@ -6,8 +6,8 @@ output arrays allocated once, after the first batch (so the peak memory beyond
 the outputs is one batch's worth, whatever the input size).  The input is only
 ever sliced: a memory-mapped ``.npy`` or a Zarr array is read batch by batch.
 
-``lengths`` (int ``(batch,)``, valid steps ``t < lengths[b]``) is turned here
-into the equivalent boolean mask, one batch at a time (:func:`lengths_mask`).
+``lengths`` (int ``(batch,)``, valid steps ``t < lengths[b]``) is checked once and
+passed to each batch's call, sliced, as the layers' own ``lengths=`` argument.
 """
 import sys
 import time
@@ -18,8 +18,8 @@ import numpy as np
 from . import _validation as check
 from .layers.base import flatten
 
-__all__ = ["DEFAULT_BATCH_SIZE", "batch_size_arg", "verbose_arg", "lengths_arg", "lengths_mask",
-           "predict_batches", "predict_model", "layer_predict"]
+__all__ = ["DEFAULT_BATCH_SIZE", "batch_size_arg", "verbose_arg", "predict_batches",
+           "predict_model", "layer_predict"]
 
 #: tf.keras's default ``batch_size`` for ``predict``.
 DEFAULT_BATCH_SIZE = 32
@@ -46,53 +46,11 @@ def verbose_arg(verbose):
     raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
 
 
-def lengths_arg(lengths, batch, steps, name="lengths"):
-    """Validated ``lengths``: int64 ``(batch,)`` with every entry in ``[0, steps]``."""
-    arr = np.asarray(lengths)
-    if arr.dtype.kind not in "iu" or arr.dtype == np.bool_:
-        raise TypeError(f"{name} must be an integer array (valid steps per row), got dtype "
-                        f"{arr.dtype}")
-    if arr.shape != (batch,):
-        raise ValueError(f"{name} must have shape (batch,) = ({batch},), got {arr.shape}")
-    lengths = arr.astype(np.int64)
-    if lengths.size and (lengths.min() < 0 or lengths.max() > steps):
-        raise ValueError(f"{name} must be in [0, {steps}] (the number of timesteps), got "
-                         f"values in [{lengths.min()}, {lengths.max()}]")
-    return lengths
-
-
-def lengths_mask(lengths, batch, steps, mask=None, *, time_major=False, name="lengths"):
-    """The boolean mask equivalent to ``lengths`` (AND ``mask`` when both are given).
-
-    Parameters
-    ----------
-    lengths : int array (batch,)
-        Row ``b`` has the valid steps ``t < lengths[b]`` (post-padding).
-    batch, steps : int
-    mask : boolean array, optional
-        ``(batch, steps)``, or ``(steps, batch)`` with ``time_major``.
-    time_major : bool
-        The mask returned is ``(steps, batch)``.
-
-    Returns
-    -------
-    bool array ``(batch, steps)`` (``(steps, batch)`` when ``time_major``).
-    """
-    lengths = lengths_arg(lengths, batch, steps, name)
-    valid = np.arange(steps)[None, :] < lengths[:, None]      # valid[b, t] = t < lengths[b]
-    if time_major:
-        valid = np.ascontiguousarray(valid.T)
-    given = check.sequence_mask(mask, batch, steps, time_major=time_major)
-    if given is not None:
-        valid &= given.astype(bool)
-    return valid
-
-
 def _sliceable(x, name="x"):
     """``x`` itself when it is an array that slices lazily (ndarray, memmap, Zarr), else
     ``np.asarray(x)``; its dtype must be real numbers."""
     if not (hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "__getitem__")):
-        x = check.as_real_array(x, name, None)
+        x = check.regular_array(x, name)
     if np.dtype(x.dtype).kind not in "biuf":
         raise TypeError(f"{name} must contain real numbers, got dtype {x.dtype}")
     if len(x.shape) < 1:
@@ -162,9 +120,10 @@ def predict_batches(run, x, *, batch_size=None, verbose="auto", lengths=None, ma
 
     Parameters
     ----------
-    run : callable ``run(x_batch, mask_batch) -> output``
+    run : callable ``run(x_batch, mask_batch, lengths_batch) -> output``
         ``output`` is an array or a nested list / tuple of arrays;
-        ``mask_batch`` is None or a boolean mask in the input's layout.
+        ``mask_batch`` is None or the mask's rows of the batch (input's
+        layout), ``lengths_batch`` None or the batch's lengths.
     x : array-like, NumPy memmap or Zarr array
         Batch along axis 0 (axis 1 when ``time_major``); only sliced.
     batch_size : int, optional
@@ -174,8 +133,7 @@ def predict_batches(run, x, *, batch_size=None, verbose="auto", lengths=None, ma
         the end; "auto" the bar when stderr is a terminal and the run lasts
         more than a second.
     lengths : int array (batch,), optional
-        Valid steps per row; passed to ``run`` as the equivalent mask (AND
-        ``mask``).
+        Valid steps per row (checked here, sliced for each batch).
     mask : boolean array, optional
         ``(batch, time)`` (``(time, batch)`` when ``time_major``).
     time_major : bool
@@ -205,7 +163,7 @@ def predict_batches(run, x, *, batch_size=None, verbose="auto", lengths=None, ma
     n = int(x.shape[axis])
     steps = int(x.shape[1 - axis]) if len(x.shape) >= 2 else 0
     if lengths is not None:
-        lengths = lengths_arg(lengths, n, steps)
+        lengths = check.sequence_lengths(lengths, n, steps)
     if mask is not None:   # validated once (a uint8 copy, None when all true)
         mask = check.sequence_mask(mask, n, steps, time_major=time_major)
     allocate = allocate or (lambda index, shape, dtype: np.empty(shape, dtype))
@@ -214,11 +172,9 @@ def predict_batches(run, x, *, batch_size=None, verbose="auto", lengths=None, ma
     try:
         for start in range(0, max(n, 1), batch_size):
             rows = slice(start, min(n, start + batch_size))
-            batch_mask = None if mask is None else _take(mask, axis, rows)
-            if lengths is not None:
-                batch_mask = lengths_mask(lengths[rows], rows.stop - start, steps, batch_mask,
-                                          time_major=time_major)
-            result = run(np.asarray(_take(x, axis, rows)), batch_mask)
+            result = run(np.asarray(_take(x, axis, rows)),
+                         None if mask is None else _take(mask, axis, rows),
+                         None if lengths is None else lengths[rows])
             leaves = flatten(result)
             if outputs is None:
                 structure = result
@@ -269,23 +225,25 @@ def _plan(model):
     if hasattr(model, "_forward") and hasattr(model, "batch_first"):      # TorchRNN
         sequence_axis = 0 if model.batch_first else 1       # h_n / c_n: (L * D, B, H)
 
-        def run_torch(batch, batch_mask):
-            return model._forward(batch, None, batch_mask)
+        def run_torch(batch, batch_mask, batch_lengths):
+            return model._forward(batch, None, batch_mask, batch_lengths)
 
         return (run_torch, not model.batch_first,
                 lambda n_leaves: [sequence_axis] + [1] * (n_leaves - 1))
-    if hasattr(model, "_layers") and hasattr(model, "_run"):               # Sequential
-        def run_model(batch, batch_mask):
-            return model._run(batch, None, batch_mask, valid=batch_mask)
 
-        layers = model._layers
-        return (run_model, bool(layers) and _time_major(layers[0]),
+    def run(batch, batch_mask, batch_lengths):
+        kwargs = {}
+        if batch_mask is not None:
+            kwargs["mask"] = batch_mask
+        if batch_lengths is not None:
+            kwargs["lengths"] = batch_lengths
+        return model(batch, **kwargs)
+
+    layers = getattr(model, "_layers", None)                               # Sequential
+    if layers is not None and hasattr(model, "_run"):
+        return (run, bool(layers) and _time_major(layers[0]),
                 _output_axes(layers[-1]) if layers else 0)
-
-    def run_layer(batch, batch_mask):
-        return model(batch) if batch_mask is None else model(batch, mask=batch_mask)
-
-    return run_layer, _time_major(model), _output_axes(model)
+    return run, _time_major(model), _output_axes(model)
 
 
 def predict_model(model, x, batch_size=None, verbose="auto", lengths=None, mask=None, **kwargs):
@@ -315,8 +273,9 @@ def layer_predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union
         at the end; "auto" the bar only on a terminal, once the run has
         lasted a second.
     lengths : int array (batch,), optional
-        Valid steps per sequence (``t < lengths[b]``, post-padding), the same
-        as the equivalent mask; combined with ``mask`` by AND.
+        Valid steps per sequence (``t < lengths[b]``, post-padding), as the
+        layer's ``lengths=``: the same as the equivalent mask (AND ``mask``),
+        with the padding skipped.
     mask : boolean array (batch, time), optional
         ``(time, batch)`` for a time-major layer.
 

@@ -235,3 +235,50 @@ def sequence_lengths(lengths, batch, steps, name="lengths"):
         raise ValueError(f"{name} must be in [0, {steps}] (the number of timesteps), got "
                          f"values from {arr.min()} to {arr.max()}")
     return np.ascontiguousarray(arr, dtype=np.intp)
+
+
+def step_input(inputs, dtype, features, name="inputs"):
+    """One timestep's inputs as C-contiguous (batch, features) of ``dtype``."""
+    arr = as_real_array(inputs, name, dtype)
+    if arr.ndim != 2 or arr.shape[1] != features:
+        raise ValueError(f"{name} of one step must have shape (batch, {features}), "
+                         f"got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def step_mask(mask, batch, name="mask"):
+    """One timestep's mask as C-contiguous uint8 (batch,)."""
+    arr = np.asarray(mask)
+    if arr.shape != (batch,):
+        raise ValueError(f"{name} of one step must have shape (batch,) = ({batch},), "
+                         f"got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr != 0, dtype=np.uint8)
+
+
+def _ragged_axis(value):
+    """``(axis, lengths)`` of the first axis along which nested lists differ in length."""
+    level = [value]
+    for axis in range(1, 33):
+        nodes = [v for v in level if isinstance(v, (list, tuple))]
+        if not nodes:
+            return None
+        lengths = sorted({len(v) for v in nodes})
+        if len(lengths) > 1:
+            return axis - 1, lengths
+        level = [child for v in nodes for child in v]
+    return None
+
+
+def regular_array(value, name):
+    """``np.asarray(value)``; a ``ValueError`` naming ``name`` when nested lists are ragged."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        ragged = _ragged_axis(value)
+        detail = "" if ragged is None else (
+            f": along axis {ragged[0]} the nested lists have lengths {ragged[1]}")
+        raise ValueError(f"{name} must be a rectangular array, but the nested lists given are "
+                         f"ragged{detail}; pad them to one length (and pass a mask) or give a "
+                         f"NumPy array") from None

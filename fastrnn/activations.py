@@ -18,7 +18,10 @@ array([0. , 0.5, 0.7])
 >>> activations.serialize(activations.get(None))
 'linear'
 """
+from typing import Any, Dict, Optional
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._engine import KERNEL_ACTIVATIONS
 
@@ -31,62 +34,62 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def linear(x):
+def linear(x: ArrayLike) -> np.ndarray:
     """Identity: ``x``."""
     return np.asarray(x)
 
 
-def tanh(x):
+def tanh(x: ArrayLike) -> np.ndarray:
     """Hyperbolic tangent."""
     return np.tanh(x)
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> np.ndarray:
     """Logistic function ``1 / (1 + exp(-x))`` (saturates to 0 without warnings)."""
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-np.asarray(x)))
 
 
-def hard_sigmoid(x):
+def hard_sigmoid(x: ArrayLike) -> np.ndarray:
     """tf.keras 2 hard sigmoid: ``clip(0.2 * x + 0.5, 0, 1)``."""
     return np.clip(0.2 * np.asarray(x) + 0.5, 0.0, 1.0)
 
 
-def relu(x):
+def relu(x: ArrayLike) -> np.ndarray:
     """Rectified linear unit ``max(x, 0)``."""
     return np.maximum(x, 0.0)
 
 
-def elu(x):
+def elu(x: ArrayLike) -> np.ndarray:
     """Exponential linear unit (alpha = 1): ``x`` if ``x > 0`` else ``exp(x) - 1``."""
     x = np.asarray(x)
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0.0)))
 
 
-def selu(x):
+def selu(x: ArrayLike) -> np.ndarray:
     """Scaled exponential linear unit (Klambauer et al. constants)."""
     x = np.asarray(x)
     return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> np.ndarray:
     """``log(1 + exp(x))``, computed without overflow."""
     return np.logaddexp(0.0, x)
 
 
-def softsign(x):
+def softsign(x: ArrayLike) -> np.ndarray:
     """``x / (1 + |x|)``."""
     x = np.asarray(x)
     return x / (1.0 + np.abs(x))
 
 
-def exponential(x):
+def exponential(x: ArrayLike) -> np.ndarray:
     """``exp(x)``."""
     with np.errstate(over="ignore"):
         return np.exp(x)
 
 
-def swish(x):
+def swish(x: ArrayLike) -> np.ndarray:
     """Swish / SiLU: ``x * sigmoid(x)``."""
     return np.asarray(x) * sigmoid(x)
 
@@ -94,14 +97,14 @@ def swish(x):
 silu = swish
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: Any = -1) -> np.ndarray:
     """Softmax along ``axis`` (the last one by default), as Keras's ``softmax``."""
     x = np.asarray(x)
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def keras3_hard_sigmoid(x):
+def keras3_hard_sigmoid(x: ArrayLike) -> np.ndarray:
     """Keras 3's hard sigmoid ``relu6(x + 3) / 6`` (``hard_sigmoid`` in a Keras 3 file)."""
     return np.clip(np.asarray(x) + 3.0, 0.0, 6.0) / 6.0
 
@@ -120,7 +123,7 @@ _NAMES = {linear: "linear", tanh: "tanh", sigmoid: "sigmoid", hard_sigmoid: "har
           softmax: "softmax", keras3_hard_sigmoid: "keras3_hard_sigmoid"}
 
 
-def get(identifier):
+def get(identifier: Any) -> Any:
     """Resolve an activation argument to a function of arrays.
 
     Parameters
@@ -152,7 +155,7 @@ def get(identifier):
                     f"got {identifier!r} of type {type(identifier).__name__}")
 
 
-def serialize(activation):
+def serialize(activation: Any) -> Any:
     """The config value of an activation: its Keras name (or the callable's ``__name__``)."""
     name = _NAMES.get(activation)
     if name is not None:
@@ -160,7 +163,7 @@ def serialize(activation):
     return getattr(activation, "__name__", repr(activation))
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
     """The activation function for a name or a serialized dict.
 
     Parameters
@@ -182,7 +185,7 @@ def deserialize(config, custom_objects=None):
     return _TABLE[name]
 
 
-def kernel_name(activation):
+def kernel_name(activation: Any) -> Any:
     """The name the compiled kernels know ``activation`` by, or None.
 
     ``None`` means the activation is a Python callable outside the table (or

@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _predict
+from . import _validation as check
 from .layers.base import flatten
 
 __all__ = ["predict"]
@@ -142,7 +143,8 @@ def predict(model: Any, x: Any, lengths: Any = None, batch_size: Optional[int] =
                                  f"{lengths.dtype} {lengths.shape}")
             lengths = lengths.rechunk((batch_chunks,))
         else:
-            lengths = da.from_array(_predict.lengths_arg(lengths, n, steps), chunks=(batch_chunks,))
+            lengths = da.from_array(check.sequence_lengths(lengths, n, steps),
+                                    chunks=(batch_chunks,))
 
     # shape and dtype of one block's output, from one row of zeros (ids 0 for an Embedding)
     probe_shape = tuple(1 if k == axis else s for k, s in enumerate(x.shape))

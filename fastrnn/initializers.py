@@ -21,6 +21,7 @@ True
 {'class_name': 'GlorotUniform', 'config': {'seed': None}}
 """
 import math
+from typing import Any, Dict
 
 import numpy as np
 
@@ -45,11 +46,11 @@ def _shape(shape):
 class Initializer(Configurable):
     """Base class: subclasses define ``__call__(shape, dtype=None)`` and ``get_config()``."""
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: Dict[str, Any]) -> "Initializer":
         """Build an initializer from ``get_config()``'s dict."""
         config = dict(config)
         config.pop("dtype", None)  # Keras 1/2 era configs may carry one
@@ -69,57 +70,57 @@ class _Seeded(Initializer):
 class Zeros(Initializer):
     """All zeros."""
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         return np.zeros(_shape(shape), _float_dtype(dtype))
 
 
 class Ones(Initializer):
     """All ones."""
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         return np.ones(_shape(shape), _float_dtype(dtype))
 
 
 class Constant(Initializer):
     """Every element equal to ``value``."""
 
-    def __init__(self, value=0):
+    def __init__(self, value: Any = 0) -> None:
         self.value = value
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         return np.full(_shape(shape), self.value, _float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"value": self.value}
 
 
 class RandomUniform(_Seeded):
     """Uniform on ``[minval, maxval)``."""
 
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: Any = -0.05, maxval: Any = 0.05, seed: Any = None) -> None:
         super().__init__(seed)
         self.minval, self.maxval = minval, maxval
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         values = self._rng().uniform(self.minval, self.maxval, _shape(shape))
         return values.astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class RandomNormal(_Seeded):
     """Normal with ``mean`` and ``stddev``."""
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: Any = 0.0, stddev: Any = 0.05, seed: Any = None) -> None:
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         values = self._rng().normal(self.mean, self.stddev, _shape(shape))
         return values.astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
@@ -136,20 +137,24 @@ def _truncated_normal(rng, shape, mean, stddev):
 class TruncatedNormal(_Seeded):
     """Normal with ``mean`` and ``stddev``, values beyond two stddevs redrawn."""
 
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: Any = 0.0, stddev: Any = 0.05, seed: Any = None) -> None:
         super().__init__(seed)
         self.mean, self.stddev = mean, stddev
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         values = _truncated_normal(self._rng(), _shape(shape), self.mean, self.stddev)
         return values.astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _fans(shape):
-    """Keras fan-in / fan-out: 2-D ``(in, out)``; N-D kernels scale by the receptive field."""
+def _fans(shape, input_axes=None, output_axes=None):
+    """Keras fan-in / fan-out: 2-D ``(in, out)``; N-D kernels scale by the receptive field;
+    with Keras 3's ``input_axes`` and ``output_axes``, the products of those axes."""
+    if input_axes is not None and output_axes is not None:
+        return (math.prod(shape[axis] for axis in input_axes),
+                math.prod(shape[axis] for axis in output_axes))
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -169,12 +174,19 @@ class VarianceScaling(_Seeded):
     mode : {"fan_in", "fan_out", "fan_avg"}
     distribution : {"truncated_normal", "untruncated_normal", "normal", "uniform"}
     seed : int, optional
+    input_axes, output_axes : list of int, optional
+        Keras 3: the axes whose sizes multiply into the fan-in / fan-out
+        (both needed); default, tf.keras's rule from the last two axes.
     """
 
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale: Any = 1.0, mode: Any = "fan_in",
+                 distribution: Any = "truncated_normal", seed: Any = None, input_axes: Any = None,
+                 output_axes: Any = None) -> None:
         super().__init__(seed)
+        self.input_axes = None if input_axes is None else [int(a) for a in input_axes]
+        self.output_axes = None if output_axes is None else [int(a) for a in output_axes]
         if scale <= 0:
             raise ValueError(f"VarianceScaling scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -185,9 +197,9 @@ class VarianceScaling(_Seeded):
                              f"{self._DISTRIBUTIONS}, got {distribution!r}")
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         shape = _shape(shape)
-        fan_in, fan_out = _fans(shape)
+        fan_in, fan_out = _fans(shape, self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}
         variance = self.scale / max(1.0, fan[self.mode])
         rng = self._rng()
@@ -201,9 +213,15 @@ class VarianceScaling(_Seeded):
             values = rng.uniform(-limit, limit, shape)
         return values.astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, **self._axes_config()}
+
+    def _axes_config(self):
+        """Keras 3's axes, written only when set (tf.keras 2 configs stay as they were)."""
+        if self.input_axes is None and self.output_axes is None:
+            return {}
+        return {"input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class _FixedVarianceScaling(VarianceScaling):
@@ -211,12 +229,12 @@ class _FixedVarianceScaling(VarianceScaling):
 
     _preset = (1.0, "fan_in", "uniform")
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: Any = None, input_axes: Any = None, output_axes: Any = None) -> None:
         scale, mode, distribution = self._preset
-        super().__init__(scale, mode, distribution, seed)
+        super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
-    def get_config(self):
-        return {"seed": self.seed}
+    def get_config(self) -> Dict[str, Any]:
+        return {"seed": self.seed, **self._axes_config()}
 
 
 class GlorotUniform(_FixedVarianceScaling):
@@ -258,11 +276,11 @@ class Orthogonal(_Seeded):
     the result uniformly distributed over orthogonal matrices (as Keras does).
     """
 
-    def __init__(self, gain=1.0, seed=None):
+    def __init__(self, gain: Any = 1.0, seed: Any = None) -> None:
         super().__init__(seed)
         self.gain = gain
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         shape = _shape(shape)
         if len(shape) < 2:
             raise ValueError(f"Orthogonal initializer needs a shape of at least 2 "
@@ -277,23 +295,23 @@ class Orthogonal(_Seeded):
             q = q.T
         return (self.gain * q).reshape(shape).astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"gain": self.gain, "seed": self.seed}
 
 
 class Identity(Initializer):
     """``gain`` times the identity matrix (2-D shapes only)."""
 
-    def __init__(self, gain=1.0):
+    def __init__(self, gain: Any = 1.0) -> None:
         self.gain = gain
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         shape = _shape(shape)
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2-D shape, got {shape}")
         return (self.gain * np.eye(*shape)).astype(_float_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"gain": self.gain}
 
 
@@ -312,6 +330,23 @@ _ALIASES = {
     "orthogonal": Orthogonal, "identity": Identity,
 }
 
+
+# tf.keras's lower-case names, as module attributes (``initializers.glorot_uniform()``)
+zeros = zero = Zeros
+ones = one = Ones
+constant = Constant
+uniform = random_uniform = RandomUniform
+normal = random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+glorot_uniform = GlorotUniform
+glorot_normal = GlorotNormal
+he_uniform = HeUniform
+he_normal = HeNormal
+lecun_uniform = LecunUniform
+lecun_normal = LecunNormal
+orthogonal = Orthogonal
+identity = Identity
 
 _catalog = Catalog("initializer", Initializer, _CLASSES, _ALIASES)
 serialize = _catalog.serialize

@@ -114,19 +114,25 @@ def test_predict_lstm_with_lengths_matches_oracle():
 
 
 @pytest.mark.parametrize("name,model,x", MODELS, ids=IDS)
-def test_lengths_equal_the_equivalent_mask(name, model, x):
+def test_lengths_as_in_direct_calls(name, model, x):
+    """predict(lengths=) is the layer's own lengths= batch by batch, and (for a layer) the
+    same as the equivalent mask."""
     axis = batch_axis(name)
     n, steps = x.shape[axis], x.shape[1 - axis]
     lengths = RNG.integers(0, steps + 1, size=n)
-    valid = np.arange(steps)[None, :] < lengths[:, None]
-    mask = valid.T if axis == 1 else valid
     by_lengths = leaves(model.predict(x, batch_size=16, lengths=lengths, verbose=0))
-    by_mask = leaves(model.predict(x, batch_size=16, mask=mask, verbose=0))
-    masks = [mask[k:k + 16] if axis == 0 else mask[:, k:k + 16] for k in range(0, n, 16)]
-    direct = direct_calls(model, x, 16, axis, masks) if name != "sequential" else by_mask
-    for a, b, c in zip(by_lengths, by_mask, direct):
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(a, c)
+    parts = []
+    for start in range(0, n, 16):
+        rows = slice(start, start + 16)
+        parts.append(leaves(model(x[rows] if axis == 0 else x[:, rows], lengths=lengths[rows])))
+    for j, (got, column) in enumerate(zip(by_lengths, zip(*parts))):
+        np.testing.assert_array_equal(got, np.concatenate(column, axis=axis if j == 0 else 0))
+    if name != "sequential":     # a Sequential's Embedding makes its own mask (tf.keras)
+        valid = np.arange(steps)[None, :] < lengths[:, None]
+        by_mask = leaves(model.predict(x, batch_size=16, mask=valid.T if axis else valid,
+                                       verbose=0))
+        for a, b in zip(by_lengths, by_mask):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_lengths_and_mask_combine_by_and():
@@ -221,16 +227,6 @@ def test_mask_errors():
         layer.predict(x, mask=np.full((75, 9), "a"))
 
 
-def test_lengths_mask_helper():
-    np.testing.assert_array_equal(
-        _predict.lengths_mask(np.array([0, 2, 3]), 3, 3),
-        [[False, False, False], [True, True, False], [True, True, True]])
-    np.testing.assert_array_equal(
-        _predict.lengths_mask(np.array([1, 3]), 2, 3, np.array([[1, 0], [1, 1], [0, 1]]),
-                              time_major=True),
-        [[True, False], [False, True], [False, True]])
-
-
 def test_peak_memory_is_bounded_by_the_batch():
     """Beyond its output, predict holds one batch's worth: not the whole input cast to
     float32 (6.4 MB here), nor a second copy of the outputs (concatenation)."""
@@ -309,7 +305,7 @@ class _Terminal:
 
 
 def test_auto_verbose_shows_a_bar_on_a_terminal_for_long_runs_only():
-    def slow(batch, mask):
+    def slow(batch, mask, lengths):
         time.sleep(0.35)
         return batch * 2
 
@@ -319,5 +315,6 @@ def test_auto_verbose_shows_a_bar_on_a_terminal_for_long_runs_only():
         _predict.predict_batches(slow, x, batch_size=1, verbose="auto", file=terminal), 2 * x)
     assert "4/4" in terminal.text and "seq/s" in terminal.text
     quick = _Terminal()
-    _predict.predict_batches(lambda batch, mask: batch, x, batch_size=1, file=quick)
+    _predict.predict_batches(lambda batch, mask, lengths: batch, x, batch_size=1,
+                             file=quick)
     assert quick.text == ""

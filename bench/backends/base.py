@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Dict, Sequence, Tuple
+from typing import Any, Callable, ClassVar, Dict, Sequence, Tuple
 
 import numpy as np
 
@@ -71,15 +71,15 @@ class Backend(abc.ABC):
         lengths are :func:`bench.weights.make_lengths` of it."""
 
 
-def sequence_case(run: Callable[[object], object], x: object,
-                  to_numpy: Callable[[object], np.ndarray]) -> Prepared:
+def sequence_case(run: Callable[[Any], Any], x: Any,
+                  to_numpy: Callable[[Any], np.ndarray]) -> Prepared:
     """A whole-sequence case: ``run(x)`` is timed; ``to_numpy`` turns its result into
     ``(batch, steps, units)``."""
     return Prepared(call=lambda: run(x), output=lambda: _as_float(to_numpy(run(x))))
 
 
-def streaming_case(reset: Callable[[], None], step: Callable[[object], object],
-                   inputs: Sequence[object]) -> Prepared:
+def streaming_case(reset: Callable[[], None], step: Callable[[Any], Any],
+                   inputs: Sequence[Any]) -> Prepared:
     """A streaming case over native per-step inputs ``inputs`` (one per timestep).
 
     ``step(x_t)`` runs one timestep from the carried state, carries the new state and

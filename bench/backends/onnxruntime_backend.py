@@ -19,7 +19,7 @@ otherwise default options (sequential execution, all graph optimisations).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import numpy as np
 import onnx
@@ -76,7 +76,7 @@ def build_model(wl: Workload, weights: KerasWeights) -> onnx.ModelProto:
     else:
         node_outputs = ["Y"]
         outputs = [value("Y", [steps, 1, wl.batch, wl.units])]
-    attrs = {"hidden_size": wl.units}
+    attrs: Dict[str, Any] = {"hidden_size": wl.units}
     if wl.cell == "GRU":
         attrs["linear_before_reset"] = 1
     node = helper.make_node(OP[wl.cell], node_inputs, node_outputs, **attrs)

@@ -40,14 +40,17 @@ typedef struct {
     const void *rbias;      /* packed (P, ng, NB): GRU reset_after recurrent bias, else NULL */
     const void *x;          /* input; row (b, t) at x + b * x_bs + t * x_ts */
     Py_ssize_t x_bs, x_ts;
-    void *h, *c;            /* (batch, units) states: read at the start, written at the end
-                               (c: LSTM only, else NULL) */
+    const void *h_in, *c_in;    /* (batch, units) initial states (c: LSTM only, else NULL) */
+    void *h_out, *c_out;        /* (batch, units) final states; may be h_in / c_in */
     const unsigned char *mask;   /* NULL, or valid (b, t) = mask[b * m_bs + t * m_ts] */
     Py_ssize_t m_bs, m_ts;
     const Py_ssize_t *lengths;   /* NULL, or valid (b, t) needs t < lengths[b] */
     void *out;              /* output row (b, step) at out + b * o_bs + step * o_ts */
     Py_ssize_t o_bs, o_ts;  /* o_ts = 0: only the last output, one row per b */
     int backwards, zero_masked, return_sequences;
+    int carry_output;       /* streams: the output before a row's first valid step is its
+                               initial state h_in, not zeros (tf.keras's "previous output"
+                               at the start of a stream that was stepped before) */
     Py_ssize_t chunk;       /* timesteps projected per chunk */
     int threads;            /* batch slices run in parallel (>= 1) */
     void *workspace;        /* threads * fr_workspace_bytes(...) bytes, 64-byte aligned */
@@ -67,6 +70,11 @@ Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units, Py_ssi
 /* Run the layer over the whole sequence.  Releases nothing, takes no lock, never
  * fails: call it without the GIL. */
 void fr_run(const fr_job *job);
+
+/* fr_run on one thread with a workspace of its own (allocated and freed here): the
+ * streaming step's entry, callable from any number of threads at once.  Returns -1,
+ * having run nothing, when the workspace cannot be allocated. */
+int fr_run_step(fr_job *job);
 
 /* The ISA variant in use, the best this CPU supports, and a setter (returns the
  * variant actually selected: never above what the CPU supports). */

@@ -15,6 +15,7 @@ it becomes fastrnn's ``keras3_hard_sigmoid``.
 """
 import collections
 import re
+from typing import Any, Dict
 
 import numpy as np
 
@@ -216,7 +217,8 @@ def set_layer_weights(layer, weights, where):
         raise ValueError(f"{label}: {exc}") from None
 
 
-def from_keras_config(config, weights=None, *, keras_version=None):
+def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
+                      keras_version: Any = None) -> Any:
     """The fastrnn layer equivalent to a tf.keras layer config, with its weights.
 
     Parameters

@@ -20,6 +20,7 @@ import json
 import os
 import zipfile
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -42,12 +43,12 @@ def _h5py():
     return h5py
 
 
-def load_keras(path):
+def load_keras(path: Any) -> Any:
     """Load a Keras model file into a :class:`fastrnn.Sequential`.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like, or a binary file object open for reading
         A ``.keras`` archive or a legacy ``.h5`` full-model file, saved by
         tf.keras 2 (tf_keras) or Keras 3, of a Sequential model (or a
         functional model that is a single chain of layers) made of
@@ -75,11 +76,11 @@ def load_keras(path):
     >>> model = fc.load_keras("classifier.keras")          # doctest: +SKIP
     >>> probabilities = model.predict(token_ids)           # doctest: +SKIP
     """
-    source = os.fspath(path)
+    source, file = _source_of(path)
     h5py = _h5py()
-    reader = _reader_for(source)
+    reader = _reader_for(file, source)
     try:
-        with reader(source, h5py) as (config, version, read_weights):
+        with reader(file, source, h5py) as (config, version, read_weights):
             spec = model_spec(config, source)
             weights = read_weights(spec)
     except _READ_ERRORS as exc:
@@ -88,10 +89,30 @@ def load_keras(path):
     return build_model(spec, weights, is_keras3_version(version), source)
 
 
-def _reader_for(source):
-    """The reader of ``source``'s format, chosen by its first bytes."""
-    with open(source, "rb") as f:
-        head = f.read(8)
+def _source_of(path):
+    """``(label for messages, what to open)``: a path, or an open binary file's bytes."""
+    if hasattr(path, "read"):
+        data = path.read()
+        label = str(getattr(path, "name", None) or "<file object>")
+        if not isinstance(data, bytes):
+            raise TypeError(f"load_keras: {label} must be opened in binary mode ('rb'), its "
+                            f"read() returned {type(data).__name__}")
+        return label, io.BytesIO(data)
+    try:
+        source = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"load_keras: path must be a str, an os.PathLike or a binary file "
+                        f"object, got {type(path).__name__}") from None
+    return source, source
+
+
+def _reader_for(file, source):
+    """The reader of ``file``'s format, chosen by its first bytes."""
+    if isinstance(file, io.BytesIO):
+        head = file.getvalue()[:8]
+    else:
+        with open(file, "rb") as f:
+            head = f.read(8)
     if head.startswith(_ZIP_MAGIC):
         return _keras_archive
     if head == _HDF5_MAGIC:
@@ -108,10 +129,10 @@ def _json(data, source, what):
 
 
 @contextlib.contextmanager
-def _keras_archive(source, h5py):
+def _keras_archive(file, source, h5py):
     """Yield ``(config, keras_version, read_weights)`` for a ``.keras`` zip archive."""
     try:
-        with zipfile.ZipFile(source) as archive:
+        with zipfile.ZipFile(file) as archive:
             names = set(archive.namelist())
             missing = sorted({"config.json", "model.weights.h5"} - names)
             if missing:
@@ -130,9 +151,9 @@ def _keras_archive(source, h5py):
 
 
 @contextlib.contextmanager
-def _legacy_h5(source, h5py):
+def _legacy_h5(file, source, h5py):
     """Yield ``(config, keras_version, read_weights)`` for a legacy ``.h5`` model file."""
-    with _h5_file(h5py, source, source) as f:
+    with _h5_file(h5py, file, source) as f:
         raw = f.attrs.get("model_config")
         if raw is None or "model_weights" not in f:
             raise ValueError(f"{source}: an HDF5 file but not a Keras full-model file (no "

@@ -17,8 +17,9 @@ reordered for the GRU).  torch's GRU keeps ``b_hn`` inside the reset product,
 ``reset_after=True``, whose bias row 1 is the recurrent bias.
 """
 import collections
+import collections.abc
 import re
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
@@ -162,7 +163,13 @@ class TorchRNN:
     dtype : numpy dtype (float32, or float64 for a float64 module)
     """
 
-    def __init__(self, spec):
+    def __repr__(self) -> str:
+        return (f"<TorchRNN mode={self.mode!r} input_size={self.input_size} "
+                f"hidden_size={self.hidden_size} num_layers={self.num_layers} "
+                f"bidirectional={self.bidirectional} batch_first={self.batch_first} "
+                f"bias={self.bias} dtype={self.dtype.name}>")
+
+    def __init__(self, spec: Any) -> None:
         self.mode, self.batch_first = spec.mode, spec.batch_first
         self.input_size, self.hidden_size = spec.input_size, spec.hidden_size
         self.num_layers, self.bidirectional = spec.num_layers, spec.directions == 2
@@ -184,7 +191,7 @@ class TorchRNN:
         layer.set_weights([w for d in range(spec.directions) for w in spec.keras_weights(k, d)])
         return layer
 
-    def __call__(self, x, hx=None):
+    def __call__(self, x: Any, hx: Any = None) -> Tuple[np.ndarray, Any]:
         """Run the sequence: torch's call, torch's shapes.
 
         Parameters
@@ -206,8 +213,9 @@ class TorchRNN:
                             "(use predict(x, lengths=...) for packed-sequence results)")
         return self._forward(_numpy(x, "x"), hx)
 
-    def _forward(self, x, hx, mask=None):
-        """``__call__`` on an array; ``mask`` (in ``x``'s layout) marks the valid steps."""
+    def _forward(self, x, hx, mask=None, lengths=None):
+        """``__call__`` on an array; ``mask`` (in ``x``'s layout) and ``lengths`` mark the
+        valid steps."""
         unbatched = x.ndim == 2
         if unbatched:
             x = x[None] if self.batch_first else x[:, None]
@@ -217,7 +225,7 @@ class TorchRNN:
         initial = self._initial_states(hx, batch, unbatched)
         finals, output = [], x
         for layer, states in zip(self.layers, initial):
-            output, *layer_states = layer(output, mask=mask, initial_state=states)
+            output, *layer_states = layer(output, mask=mask, lengths=lengths, initial_state=states)
             finals.extend(layer_states)
         n_states = MODES[self.mode].n_states
         final = [np.stack(finals[k::n_states]) for k in range(n_states)]
@@ -306,16 +314,49 @@ def _mode(mode, nonlinearity):
     return mode
 
 
-def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectional=None,
-               batch_first=None, nonlinearity=None):
+def _select_prefix(state, prefix):
+    """The recurrent module's entries of a state_dict, keys without ``prefix``.
+
+    With ``prefix=None`` the keys must be the module's own; a state_dict of a
+    whole model (``"lstm.weight_ih_l0"``) raises a ``ValueError`` listing the
+    prefixes found.
+    """
+    keys = [str(k) for k in state]
+    if prefix is None:
+        if any(_KEY.fullmatch(k) for k in keys) or not keys:
+            return state
+    else:
+        if not isinstance(prefix, str):
+            raise TypeError(f"from_torch: prefix must be a string such as 'lstm.', got "
+                            f"{prefix!r}")
+        selected = {str(k)[len(prefix):]: v for k, v in state.items()
+                    if str(k).startswith(prefix) and _KEY.fullmatch(str(k)[len(prefix):])}
+        if selected:
+            return selected
+    found = sorted({k[:match.start()] for k in keys
+                    for match in [_KEY.search(k)] if match and match.end() == len(k)})
+    given = "" if prefix is None else f"no recurrent weights under prefix={prefix!r}; "
+    if found:
+        raise ValueError(f"from_torch: {given}the state_dict holds recurrent weights under "
+                         f"the prefixes {found}: pass prefix= one of them (e.g. "
+                         f"prefix={found[0]!r})")
+    raise ValueError(f"from_torch: {given}no recurrent-layer keys (weight_ih_l0, ...) in the "
+                     f"state_dict; keys seen: {keys[:8]}{' ...' if len(keys) > 8 else ''}")
+
+
+def from_torch(module_or_state_dict: Any, *, mode: Optional[str] = None,
+               num_layers: Optional[int] = None, bidirectional: Optional[bool] = None,
+               batch_first: Optional[bool] = None, nonlinearity: Optional[str] = None,
+               prefix: Optional[str] = None) -> "TorchRNN":
     """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``.
 
     Parameters
     ----------
-    module_or_state_dict : torch module or dict
+    module_or_state_dict : torch module, dict or NpzFile
         The module itself, or its ``state_dict()`` with NumPy values
         (``{k: v.numpy() for k, v in module.state_dict().items()}``) so that
-        torch is not needed at run time.
+        torch is not needed at run time -- any mapping, such as what
+        ``np.load`` returns for a file written by ``np.savez(path, **state)``.
     mode : {"LSTM", "GRU", "RNN_TANH", "RNN_RELU", "RNN"}, optional
         Required with a state_dict (``"RNN"`` + ``nonlinearity`` also works).
     num_layers : int, optional
@@ -326,6 +367,9 @@ def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectiona
         Required with a state_dict (torch's layout of ``x`` and ``output``).
     nonlinearity : {"tanh", "relu"}, optional
         For ``mode="RNN"``.
+    prefix : str, optional
+        For the state_dict of a whole model: the recurrent module's key prefix
+        (``"lstm."`` for ``model.lstm``); the other keys are ignored.
 
     Returns
     -------
@@ -343,14 +387,17 @@ def from_torch(module_or_state_dict, *, mode=None, num_layers=None, bidirectiona
              "batch_first": batch_first, "nonlinearity": nonlinearity}
     if hasattr(module_or_state_dict, "state_dict") and hasattr(module_or_state_dict, "mode"):
         state, mode, batch_first = _settings_of_module(module_or_state_dict, given)
-    elif isinstance(module_or_state_dict, dict):
+    elif isinstance(module_or_state_dict, collections.abc.Mapping):
         if mode is None or batch_first is None:
             raise ValueError("from_torch: with a state_dict, pass mode= ('LSTM', 'GRU', "
                              "'RNN_TANH', 'RNN_RELU') and batch_first=")
-        state, mode = module_or_state_dict, _mode(mode, nonlinearity)
+        state = _select_prefix({k: module_or_state_dict[k] for k in module_or_state_dict},
+                               prefix)
+        mode = _mode(mode, nonlinearity)
     else:
-        raise TypeError(f"from_torch needs a torch.nn.LSTM / GRU / RNN or its state_dict, "
-                        f"got {type(module_or_state_dict).__name__}")
+        raise TypeError(f"from_torch needs a torch.nn.LSTM / GRU / RNN or its state_dict "
+                        f"(a dict or the NpzFile of np.load), got "
+                        f"{type(module_or_state_dict).__name__}")
     spec = _TorchSpec(state, mode, bool(batch_first))
     for name, value in (("num_layers", spec.num_layers),
                         ("bidirectional", spec.directions == 2)):

@@ -12,6 +12,7 @@ import functools
 import inspect
 import re
 import threading
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -44,8 +45,9 @@ class TensorShape:
     """
 
     __slots__ = ("dims",)
+    dims: Tuple[Optional[int], ...]
 
-    def __init__(self, dims):
+    def __init__(self, dims: Any) -> None:
         if isinstance(dims, TensorShape):
             dims = dims.dims
         elif dims is None or isinstance(dims, (int, np.integer)):
@@ -53,15 +55,15 @@ class TensorShape:
         self.dims = tuple(None if d is None else int(d) for d in dims)
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         """Number of dimensions."""
         return len(self.dims)
 
-    def as_list(self):
+    def as_list(self) -> list:
         """The dimensions as a list."""
         return list(self.dims)
 
-    def concatenate(self, other):
+    def concatenate(self, other: Any) -> Any:
         """This shape followed by ``other``'s dimensions."""
         return TensorShape(self.dims + TensorShape(other).dims)
 
@@ -101,6 +103,26 @@ def flatten(structure):
     for item in structure:
         leaves.extend(flatten(item))
     return leaves
+
+
+def make_node(like, children):
+    """A node of ``like``'s kind holding ``children``: a list, a tuple or the same namedtuple."""
+    if isinstance(like, tuple) and hasattr(type(like), "_fields"):
+        return type(like)(*children)
+    return tuple(children) if isinstance(like, tuple) else list(children)
+
+
+def pack_like(structure, leaves):
+    """Rebuild ``structure`` around ``leaves`` in order, keeping its node types
+    (lists, tuples, namedtuples), as ``tf.nest.pack_sequence_as`` does."""
+    it = iter(leaves)
+
+    def rebuild(node):
+        if is_nested(node):
+            return make_node(node, [rebuild(child) for child in node])
+        return next(it)
+
+    return rebuild(structure)
 
 
 def pack_as(structure, leaves):
@@ -157,7 +179,7 @@ def call_accepts(layer, argument):
 # names and the class registry used by (de)serialization
 # --------------------------------------------------------------------------
 
-_name_counts = {}
+_name_counts: "dict[str, int]" = {}
 _name_lock = threading.Lock()
 
 
@@ -173,7 +195,7 @@ def _unique_name(base):
     return base if count == 0 else f"{base}_{count}"
 
 
-_REGISTRY = {}
+_REGISTRY: "dict[str, Any]" = {}
 
 
 def register(cls):
@@ -182,12 +204,12 @@ def register(cls):
     return cls
 
 
-def serialize(layer):
+def serialize(layer: Any) -> Any:
     """``{"class_name": ..., "config": layer.get_config()}`` (the tf.keras form)."""
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config: Dict[str, Any], custom_objects: Optional[Dict[str, Any]] = None) -> Any:
     """A layer from ``{"class_name", "config"}`` (tf.keras 2 or Keras 3 form).
 
     Parameters
@@ -213,6 +235,51 @@ def deserialize(config, custom_objects=None):
     return cls.from_config(layer_config)
 
 
+def keras3_config(cls, config):
+    """``config`` as fastrnn reads it, when Keras 3 wrote it for a built-in class.
+
+    Keras 3 writes dtype policies as dicts, initializer keys fastrnn's do not
+    have, Keras-only arguments, and its ``hard_sigmoid`` means
+    ``relu6(x + 3) / 6``: the config gets the translation
+    :func:`fastrnn.convert.from_keras_config` applies.  Other configs (tf.keras
+    2's, fastrnn's, those of user classes or holding user cells) are returned
+    unchanged.
+    """
+    name = cls.__name__
+    if _REGISTRY.get(name) is not cls or not isinstance(config, dict):
+        return config
+    from ..convert import _keras  # noqa: PLC0415 (fastrnn.convert imports the layers)
+    supported = _keras.SUPPORTED_CELLS if name in _keras.SUPPORTED_CELLS else \
+        _keras.SUPPORTED_LAYERS
+    if (name not in supported or not _keras.looks_like_keras3(config)
+            or not _nested_classes_in(config, _keras.SUPPORTED_LAYERS | _keras.SUPPORTED_CELLS)):
+        return config
+    return _keras.translate({"class_name": name, "config": config}, True,
+                            f"{name}.from_config", supported)["config"]
+
+
+def construct(cls, config, *args):
+    """``cls(*args, **config)``; a ``TypeError`` names the class and the layer's name."""
+    try:
+        return cls(*args, **config)
+    except TypeError as exc:
+        raise TypeError(f"{cls.__name__}.from_config (layer {config.get('name')!r}): "
+                        f"{exc}") from None
+
+
+def _nested_classes_in(config, known):
+    """Whether every layer / cell config nested in ``config`` names a class in ``known``."""
+    for key in ("layer", "backward_layer", "cell", "cells"):
+        value = config.get(key)
+        for item in (value if isinstance(value, list) else [value]):
+            if item is None:
+                continue
+            if not (isinstance(item, dict) and item.get("class_name") in known
+                    and _nested_classes_in(item.get("config") or {}, known)):
+                return False
+    return True
+
+
 # --------------------------------------------------------------------------
 # symbolic inputs
 # --------------------------------------------------------------------------
@@ -226,13 +293,13 @@ class Placeholder:
 
     __slots__ = ("shape", "dtype", "name")
 
-    def __init__(self, shape, dtype="float32", name=None):
+    def __init__(self, shape: Any, dtype: Any = "float32", name: Optional[str] = None) -> None:
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = np.dtype(dtype).name
         self.name = name
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """Number of dimensions, batch included."""
         return len(self.shape)
 
@@ -240,7 +307,8 @@ class Placeholder:
         return f"Placeholder(shape={self.shape}, dtype={self.dtype})"
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, batch_shape=None):
+def Input(shape: Any = None, batch_size: Optional[int] = None, name: Optional[str] = None,
+          dtype: Any = None, batch_shape: Any = None) -> Any:
     """A symbolic model input, as ``tf.keras.Input``.
 
     Parameters
@@ -293,8 +361,8 @@ def shape_of(value):
         return value.shape
     if is_nested(value) and value and all(isinstance(v, (np.ndarray, Placeholder))
                                           for v in flatten(value)):
-        return type(value)(shape_of(v) for v in value)
-    return np.shape(value)
+        return make_node(value, [shape_of(v) for v in value])
+    return check.regular_array(value, "inputs").shape
 
 
 # --------------------------------------------------------------------------
@@ -365,13 +433,22 @@ class Layer:
     #: A layer whose dtype is None takes the dtype of its first input (TfLiteRNNCell).
     _dtype_from_first_input = False
 
-    def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, **kwargs):
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Layer":
+        layer = super().__new__(cls)
+        # tf_keras >= 2.13: a subclass without its own get_config serializes the
+        # constructor arguments it was given, when they are plain values
+        if cls.get_config is Layer.get_config and (args or kwargs):
+            layer.__dict__["_auto_config"] = _auto_config(cls, args, kwargs)
+        return layer
+
+    def __init__(self, trainable: bool = True, name: Optional[str] = None, dtype: Any = None,
+                 dynamic: bool = False, **kwargs: Any) -> None:
         unknown = set(kwargs) - _LAYER_KWARGS
         if unknown:
             raise TypeError(f"{type(self).__name__}: keyword argument(s) not understood: "
                             f"{sorted(unknown)}")
         self._name = name or _unique_name(_snake_case(type(self).__name__))
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)
         self.dynamic = dynamic
         self._dtype_explicit = dtype is not None
         if dtype is None and self._dtype_from_first_input:
@@ -379,27 +456,154 @@ class Layer:
         else:
             self._compute_dtype = check.compute_dtype(dtype)
         self.built = False
-        self._weight_records = []
+        self._weight_records: List[_WeightRecord] = []
         self._build_lock = threading.RLock()
         self._initial_weights = kwargs.get("weights")
         self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._batch_input_shape = _batch_input_shape(kwargs)
         self._batch_size_hint = kwargs.get("batch_size")
+        self._build_input_shape = None
+        self._symbolic_calls: List[tuple] = []
+
+    # ---- pickling and copying -------------------------------------------------
+
+    #: Attributes that never travel in a pickle or a deep copy: locks, per-thread
+    #: caches, and the compiled kernels' weight objects (remade from the weights).
+    _TRANSIENT = frozenset({"_build_lock", "_lock", "_dropout_local", "_kernel_weights"})
+
+    def __getstate__(self) -> dict:
+        """The layer's attributes without its locks, caches and kernel weight objects."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore the attributes, then remake what :meth:`__getstate__` left out."""
+        self.__dict__.update(state)
+        self._build_lock = threading.RLock()
+        for record in self._weight_records:
+            record.value.flags.writeable = False
+        self._restore_transient()
+
+    def _restore_transient(self):
+        """Remake the transient attributes after unpickling or copying (subclasses extend)."""
+
+    # ---- trainable ------------------------------------------------------------
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the layer's weights would be trained; setting it sets every sub-layer's
+        (cells, wrapped layers), as tf.keras does."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for layer in self._flatten_layers():
+            layer._trainable = value
+
+    def _flatten_layers(self):
+        """This layer and every layer below it, each once."""
+        found, stack = [], [self]
+        while stack:
+            layer = stack.pop()
+            if all(layer is not f for f in found):
+                found.append(layer)
+                stack.extend(reversed(layer._sublayers()))
+        return found
+
+    # ---- symbolic inputs and outputs ------------------------------------------
+
+    def _io(self, index):
+        calls = self.__dict__.get("_symbolic_calls") or []
+        what = ("input", "output")[index]
+        if not calls:
+            raise AttributeError(f"layer {self.name!r} has never been called on an Input "
+                                 f"and thus has no defined {what}")
+        shapes = {repr(_shapes_of(call[index])) for call in calls}
+        if len(shapes) > 1:
+            raise AttributeError(f"layer {self.name!r} has been called on inputs of different "
+                                 f"shapes, so its {what} is ill-defined")
+        return calls[-1][index]
+
+    @property
+    def input(self) -> Any:
+        """The placeholder(s) of the (last) symbolic call; ``AttributeError`` if none."""
+        return self._io(0)
+
+    @property
+    def output(self) -> Any:
+        """The placeholder(s) a symbolic call returned; ``AttributeError`` if none."""
+        return self._io(1)
+
+    @property
+    def input_shape(self) -> Any:
+        """The shape(s) of :attr:`input` (batch axis included)."""
+        return _shapes_of(self._io(0))
+
+    @property
+    def output_shape(self) -> Any:
+        """The shape(s) of :attr:`output`: a tuple, or a list of tuples for several outputs."""
+        return _shapes_of(self._io(1))
+
+    def _record_symbolic(self, inputs, outputs):
+        calls = self.__dict__.setdefault("_symbolic_calls", [])
+        calls.append((inputs, outputs))
+        del calls[:-8]  # bounded: the properties look at the shapes of recent calls
+
+    # ---- repr ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        parts = [f"name={self.name!r}"] + [f"{k}={v!r}" for k, v in self._repr_items()]
+        if self.built:
+            parts.append("built")
+            shape = self._build_input_shape
+            if shape is not None:
+                parts.append(f"input_shape={_plain(shape)}")
+                try:
+                    parts.append(f"output_shape={_plain(self.compute_output_shape(shape))}")
+                except Exception:  # noqa: BLE001 (a repr never fails)
+                    pass
+        return f"<{type(self).__name__} {' '.join(parts)}>"
+
+    def _repr_items(self):
+        """``(key, value)`` of the constructor arguments that differ from their defaults."""
+        try:
+            config = self.get_config()
+            params = inspect.signature(type(self).__init__).parameters
+        except Exception:  # noqa: BLE001 (a repr never fails)
+            return []
+        required, items = [], []
+        for key, value in config.items():
+            if key in ("name", "dtype", "trainable") or isinstance(value, dict) or not \
+                    _is_plain(value):
+                continue
+            param = params.get(key)
+            default = param.default if param is not None else None
+            if param is not None and default is inspect.Parameter.empty:
+                required.append((key, value))
+            elif value != default and not (key == "batch_input_shape" and self.built) and not (
+                    value == "linear" and default is None):  # None means linear
+                items.append((key, value))
+        items = required + items
+        if self.dtype not in (None, "float32"):
+            items.append(("dtype", self.dtype))
+        if not self.trainable:
+            items.append(("trainable", False))
+        return items
 
     # ---- identity and dtype -------------------------------------------------
 
     @property
-    def name(self):
+    def name(self) -> str:
         """The layer's name."""
         return self._name
 
     @property
-    def dtype(self):
+    def dtype(self) -> Optional[str]:
         """The dtype the layer computes in: ``"float32"``, ``"float64"``, None if not known yet."""
         return None if self._compute_dtype is None else self._compute_dtype.name
 
     @property
-    def compute_dtype(self):
+    def compute_dtype(self) -> Optional[str]:
         """Same as :attr:`dtype` (tf.keras's name for it)."""
         return self.dtype
 
@@ -410,7 +614,7 @@ class Layer:
 
     # ---- building -------------------------------------------------------------
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create the weights for inputs of ``input_shape``; the default has none."""
         self.built = True
 
@@ -423,12 +627,26 @@ class Layer:
                 self._compute_dtype = _dtype_of_input(dtype)
             self.build(input_shape)
             self.built = True
+            self._build_input_shape = input_shape
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
 
-    def __call__(self, inputs, *args, **kwargs):
-        """Build on the first call, then ``call``; placeholders in give placeholders out."""
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run the layer on ``inputs``, building it on the first call.
+
+        Parameters
+        ----------
+        inputs : array-like, or an :func:`Input` placeholder
+            Placeholders in give placeholders out (the layer is built for their
+            shape and records them: see :attr:`output_shape`).
+        *args, **kwargs
+            Passed to the subclass's ``call`` (e.g. ``mask=``, ``training=``).
+
+        Returns
+        -------
+        What ``call`` returns.
+        """
         if _contains_placeholder(inputs):
             return self._call_symbolic(inputs, *args, **kwargs)
         if not self.built:
@@ -439,26 +657,29 @@ class Layer:
         shape = shape_of(inputs)
         if not self.built:
             self._build_once(shape, flatten(inputs)[0].dtype)
-        return _placeholders_for(self.compute_output_shape(shape), self.dtype or "float32")
+        outputs = _placeholders_for(self.compute_output_shape(shape), self.dtype or "float32")
+        self._record_symbolic(inputs, outputs)
+        return outputs
 
-    def call(self, inputs, *args, **kwargs):
+    def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """The layer's computation; the default returns ``inputs`` unchanged."""
         return inputs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for ``input_shape`` (needed for calls on placeholders)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement "
                                   f"compute_output_shape, so it cannot be called on Input "
                                   f"placeholders")
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask of the outputs: ``mask`` if the layer supports masking, else None."""
         return mask if self.supports_masking else None
 
     # ---- weights -------------------------------------------------------------
 
-    def add_weight(self, name=None, shape=None, initializer=None, regularizer=None,
-                   constraint=None, trainable=True, dtype=None, **kwargs):
+    def add_weight(self, name: Optional[str] = None, shape: Any = None, initializer: Any = None,
+                   regularizer: Any = None, constraint: Any = None, trainable: bool = True,
+                   dtype: Any = None, **kwargs: Any) -> Any:
         """Create a weight, remember it, and return it (a C-contiguous, read-only ndarray).
 
         Weights change only through :meth:`set_weights` (or
@@ -523,36 +744,45 @@ class Layer:
         return trainable + [r for r in records if not (r.trainable and r.owner.trainable)]
 
     @property
-    def weights(self):
+    def weights(self) -> List[np.ndarray]:
         """Every weight array (the live arrays, trainable ones first)."""
         return [r.value for r in self._ordered_records()]
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> List[np.ndarray]:
         """The weights that would be trained."""
         if not self.trainable:
             return []
         return [r.value for r in self._records() if r.trainable and r.owner.trainable]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> List[np.ndarray]:
         """The weights that would not be trained."""
         if not self.trainable:
             return [r.value for r in self._records()]
         return [r.value for r in self._records() if not (r.trainable and r.owner.trainable)]
 
-    def get_weights(self):
+    def count_params(self) -> int:
+        """The number of scalars in the layer's weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(f"count_params: layer {self.name!r} is not built yet; build it "
+                             f"(layer.build(input_shape)) or call it on an input first")
+        return int(sum(w.size for w in self.weights))
+
+    def get_weights(self) -> List[np.ndarray]:
         """Copies of the weights, in Keras order and layout."""
         return [value.copy() for value in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Any) -> None:
         """Set every weight from a list of arrays (Keras order and layout).
 
         All values are checked (count, shapes, real numbers) before any weight
         changes: when this raises, the layer is unchanged.
         """
-        records = self._ordered_records()
         weights = list(weights)
+        if not self.built and weights and not self._records():
+            self._build_for_set_weights()
+        records = self._ordered_records()
         if len(weights) != len(records):
             raise ValueError(f"set_weights: layer {self.name!r} has {len(records)} weights "
                              f"{[tuple(r.value.shape) for r in records]}, got a list of "
@@ -561,6 +791,21 @@ class Layer:
                                          record.value.shape, record.value.dtype)
                       for i, (value, record) in enumerate(zip(weights, records))]
         self._assign(records, new_values)
+
+    def _build_for_set_weights(self):
+        """Build from ``batch_input_shape`` (as tf.keras does), else say how to build."""
+        shape = self._known_input_shape()
+        if shape is not None:
+            self._build_once(shape)
+            return
+        raise ValueError(f"set_weights: layer {self.name!r} ({type(self).__name__}) is not "
+                         f"built yet, so it has no weights to set; build it first "
+                         f"(layer.build(input_shape), or call it once on an input), or "
+                         f"construct it with input_shape= / batch_input_shape=")
+
+    def _known_input_shape(self):
+        """The input shape (batch axis first) given to the constructor, or None."""
+        return self._batch_input_shape
 
     def _assign(self, records, values):
         owners = []
@@ -576,7 +821,7 @@ class Layer:
     def _weights_changed(self):
         """Hook run after weights are set: remake anything derived from them."""
 
-    def apply_constraints(self):
+    def apply_constraints(self) -> None:
         """Replace every constrained weight by ``constraint(weight)`` (what Keras does after
         a training step)."""
         records = [r for r in self._records() if r.constraint is not None]
@@ -585,24 +830,88 @@ class Layer:
         self._assign(records, values)
 
     @property
-    def losses(self):
+    def losses(self) -> List[float]:
         """Regularization penalties of the current weights, one float per regularized weight."""
         return [float(r.regularizer(r.value)) for r in self._records()
                 if r.regularizer is not None]
 
     # ---- configs -------------------------------------------------------------
 
-    def get_config(self):
-        """The constructor arguments as a dict (tf.keras keys)."""
+    def get_config(self) -> dict:
+        """The constructor arguments as a dict (tf.keras keys).
+
+        A subclass that does not define ``get_config`` gets the arguments it was
+        constructed with, when they are plain values (numbers, strings, None and
+        lists / tuples / dicts of those), as tf_keras >= 2.13 does.
+        """
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
+        auto = self.__dict__.get("_auto_config")
+        if auto is not None and type(self).get_config is Layer.get_config:
+            base_keys = set(config)
+            config.update(auto)
+            params = inspect.signature(type(self).__init__).parameters
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+                for key in base_keys - set(params):
+                    config.pop(key, None)
         return config
 
     @classmethod
-    def from_config(cls, config):
-        """A new layer from ``get_config()``'s dict (or the one of the tf.keras layer)."""
-        return cls(**config)
+    def from_config(cls, config: dict) -> "Layer":
+        """A new layer from ``get_config()``'s dict (or the one of the tf.keras or Keras 3
+        layer)."""
+        return construct(cls, keras3_config(cls, config))
+
+
+class ReprText(str):
+    """Text shown as it is (without quotes) in a layer's repr."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def _is_plain(value):
+    """Numbers, strings, None, and lists / tuples / dicts of those (JSON-able values)."""
+    if value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def _auto_config(cls, args, kwargs):
+    """The constructor arguments by name when all are plain values, else None."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    arguments = dict(bound.arguments)
+    arguments.pop(next(iter(arguments)))  # self
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if param.kind is inspect.Parameter.VAR_KEYWORD and name in arguments:
+            arguments.update(arguments.pop(name))
+        elif param.kind is inspect.Parameter.VAR_POSITIONAL and name in arguments:
+            return None
+    return arguments if _is_plain(arguments) else None
+
+
+def _shapes_of(value):
+    """The shape of a placeholder, or a list of them for a structure of placeholders."""
+    if isinstance(value, Placeholder):
+        return value.shape
+    if is_nested(value):
+        return [_shapes_of(v) for v in value]
+    return np.shape(value)
+
+
+def _plain(shape):
+    """Shapes printed as tuples (lists of shapes as lists)."""
+    if isinstance(shape, list):
+        return [_plain(s) for s in shape]
+    return tuple(shape) if isinstance(shape, (tuple, TensorShape)) else shape
 
 
 def _batch_input_shape(kwargs):

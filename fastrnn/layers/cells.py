@@ -11,14 +11,16 @@ Weights are in Keras layout (see DESIGN.md), so ``set_weights`` takes the
 arrays of the equivalent tf.keras cell unchanged.
 """
 import threading
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from .. import _validation as check
 from .. import activations, constraints, initializers, regularizers
 from .._engine import KernelWeights
-from .base import (Layer, call_accepts, deserialize, flatten, is_nested, pack_as, register,
-                   serialize, shape_spec, zeros_like_spec)
+from .base import (Layer, TensorShape, call_accepts, construct, deserialize, flatten, is_nested,
+                   keras3_config, make_node, pack_as, register, serialize, shape_spec,
+                   zeros_like_spec)
 
 __all__ = ["DropoutRNNCellMixin", "AbstractRNNCell", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "TfLiteRNNCell", "StackedRNNCells"]
@@ -50,6 +52,9 @@ class DropoutRNNCellMixin:
     scaled by ``1 / (1 - rate)``.
     """
 
+    dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+
     def _dropout_cache(self):
         cache = self.__dict__.get("_dropout_local")
         if cache is None:
@@ -72,7 +77,8 @@ class DropoutRNNCellMixin:
             setattr(cache, key, masks)
         return masks
 
-    def get_dropout_mask_for_cell(self, inputs, training, count=1):
+    def get_dropout_mask_for_cell(self, inputs: Any, training: Optional[bool],
+                                  count: int = 1) -> Any:
         """The dropout mask(s) for the cell's input, made on first use then cached.
 
         Parameters
@@ -88,15 +94,16 @@ class DropoutRNNCellMixin:
         """
         return self._cached_masks("input", self.dropout, inputs, training, count)
 
-    def get_recurrent_dropout_mask_for_cell(self, inputs, training, count=1):
+    def get_recurrent_dropout_mask_for_cell(self, inputs: Any, training: Optional[bool],
+                                            count: int = 1) -> Any:
         """The dropout mask(s) for the recurrent state (see ``get_dropout_mask_for_cell``)."""
         return self._cached_masks("recurrent", self.recurrent_dropout, inputs, training, count)
 
-    def reset_dropout_mask(self):
+    def reset_dropout_mask(self) -> None:
         """Forget the cached input dropout masks (the next request makes new ones)."""
         self._dropout_cache().input = None
 
-    def reset_recurrent_dropout_mask(self):
+    def reset_recurrent_dropout_mask(self) -> None:
         """Forget the cached recurrent dropout masks."""
         self._dropout_cache().recurrent = None
 
@@ -146,7 +153,7 @@ class AbstractRNNCell(Layer):
     """
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         """Size(s) of the state(s): int, TensorShape, or a list / tuple of those."""
         try:
             return self.__dict__["_state_size_value"]
@@ -158,7 +165,7 @@ class AbstractRNNCell(Layer):
         self.__dict__["_state_size_value"] = value
 
     @property
-    def output_size(self):
+    def output_size(self) -> Any:
         """Size of the output (int or TensorShape); by default the first state's size."""
         try:
             return self.__dict__["_output_size_value"]
@@ -169,11 +176,12 @@ class AbstractRNNCell(Layer):
     def output_size(self, value):
         self.__dict__["_output_size_value"] = value
 
-    def call(self, inputs, states):
+    def call(self, inputs: Any, states: Any) -> Any:
         """One step: ``(output, new_states) = call(inputs, states)``."""
         raise NotImplementedError(f"{type(self).__name__} must implement call(inputs, states)")
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None,
+                          dtype: Any = None) -> Any:
         """Zero state(s) for ``batch_size`` rows (or ``inputs``' batch), as ``state_size`` says."""
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         return zeros_like_spec(shape_spec(self.state_size), batch_size, dtype)
@@ -183,7 +191,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
     """What the built-in cells share: weight arguments, dropout, the kernel cache."""
 
     #: Kernel cell kind given to KernelWeights.
-    _kernel_kind = None
+    _kernel_kind: Optional[str] = None
     _gates = 1
 
     def __init__(self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
@@ -216,16 +224,17 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
                                 and type(self).get_initial_state is builtin.get_initial_state)
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         """One state of ``units`` values."""
         return self.units
 
     @property
-    def output_size(self):
+    def output_size(self) -> Any:
         """``units``."""
         return self.units
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None,
+                          dtype: Any = None) -> Any:
         """Zero state(s) of shape ``(batch_size, units)``."""
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         return zeros_like_spec(shape_spec(self.state_size), batch_size, dtype)
@@ -245,7 +254,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
     def _bias_shape(self):
         return (self._gates * self.units,)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create kernel ``(input_dim, gates*units)``, recurrent kernel and bias."""
         self._add_cell_weights(int(input_shape[-1]), self.bias_initializer)
         self.built = True
@@ -254,6 +263,14 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
     def _weights_changed(self):
         """Remake the kernel-ready copy of the weights (once per load, never per call)."""
         self._kernel_weights = self._make_kernel_weights() if self._runs_in_kernel else None
+
+    def _restore_transient(self):
+        """After unpickling / copying: a new dropout cache, the kernel weights remade."""
+        super()._restore_transient()
+        self._dropout_local = threading.local()
+        self._kernel_weights = None
+        if self.built:
+            self._weights_changed()
 
     def _kernel_activations(self):
         return (activations.kernel_name(self.activation),)
@@ -272,7 +289,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
         states = [np.asarray(s, dtype) for s in (states if is_nested(states) else [states])]
         return x, states
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "units": self.units,
@@ -352,18 +369,20 @@ class SimpleRNNCell(_BuiltinCell):
     _kernel_kind = "simple"
     _gates = 1
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, **kwargs: Any) -> None:
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, kernel_regularizer,
                          recurrent_regularizer, bias_regularizer, kernel_constraint,
                          recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
                          **kwargs)
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; returns ``(output, [output])`` (``output`` alone if ``states`` is an array)."""
         x, (h,) = self._step_arrays(inputs, states)
         dp_mask = self.get_dropout_mask_for_cell(x, training)
@@ -416,12 +435,14 @@ class LSTMCell(_BuiltinCell):
     _kernel_kind = "lstm"
     _gates = 4
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 **kwargs: Any) -> None:
         implementation = kwargs.pop("implementation", 2)
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, kernel_regularizer,
@@ -433,11 +454,11 @@ class LSTMCell(_BuiltinCell):
         self.implementation = 1 if self.recurrent_dropout else implementation
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         """Two states, ``[units, units]``: the memory state h and the carry state c."""
         return [self.units, self.units]
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create kernel ``(input_dim, 4 units)``, recurrent kernel ``(units, 4 units)``, bias."""
         bias_initializer = self.bias_initializer
         if self.unit_forget_bias:
@@ -457,7 +478,7 @@ class LSTMCell(_BuiltinCell):
         return (activations.kernel_name(self.activation),
                 activations.kernel_name(self.recurrent_activation))
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; ``states = [h, c]``; returns ``(h', [h', c'])``."""
         x, (h, c) = self._step_arrays(inputs, states)
         dp_mask = self.get_dropout_mask_for_cell(x, training, count=4)
@@ -525,12 +546,14 @@ class GRUCell(_BuiltinCell):
 
     _gates = 3
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, reset_after=True,
-                 **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, reset_after: bool = True,
+                 **kwargs: Any) -> None:
         implementation = kwargs.pop("implementation", 2)
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, kernel_regularizer,
@@ -549,7 +572,7 @@ class GRUCell(_BuiltinCell):
         return (activations.kernel_name(self.activation),
                 activations.kernel_name(self.recurrent_activation))
 
-    def call(self, inputs, states, training=None):
+    def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; returns ``(h', [h'])`` (``h'`` alone if ``states`` is an array)."""
         x, (h,) = self._step_arrays(inputs, states)
         dp_mask = self.get_dropout_mask_for_cell(x, training, count=3)
@@ -624,7 +647,8 @@ class TfLiteRNNCell(Layer):
     #: tf.nn cells take a single state unwrapped, not in a list.
     _unwrap_single_state = True
 
-    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
+    def __init__(self, num_units: int, activation: Any = None, reuse: Any = None,
+                 name: Optional[str] = None, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.num_units = check.positive_int(num_units, "num_units")
         self.activation = activations.get("tanh" if activation is None else activation)
@@ -635,16 +659,16 @@ class TfLiteRNNCell(Layer):
                                 TfLiteRNNCell.get_initial_state)
 
     @property
-    def state_size(self):
+    def state_size(self) -> Any:
         """``num_units``."""
         return self.num_units
 
     @property
-    def output_size(self):
+    def output_size(self) -> Any:
         """``num_units``."""
         return self.num_units
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``input_weights (num_units, input_dim)``, ``recurrent_weights``, ``bias``."""
         units, input_dim = self.num_units, int(input_shape[-1])
         self.input_weights = self.add_weight("input_weights", (units, input_dim),
@@ -665,7 +689,14 @@ class TfLiteRNNCell(Layer):
                                              self.recurrent_weights.T, self.bias, name,
                                              dtype=self._compute_dtype)
 
-    def call(self, inputs, state):
+    def _restore_transient(self):
+        """After unpickling / copying: the kernel's transposed copies remade."""
+        super()._restore_transient()
+        self._kernel_weights = None
+        if self.built:
+            self._weights_changed()
+
+    def call(self, inputs: Any, state: Any) -> Any:
         """One step; ``state`` is the (batch, num_units) array; returns ``(output, output)``."""
         dtype = self._compute_dtype
         x = np.asarray(inputs, dtype)
@@ -675,16 +706,17 @@ class TfLiteRNNCell(Layer):
         output = self.activation(z)
         return output, output
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: int, dtype: Any) -> np.ndarray:
         """A zero state of shape ``(batch_size, num_units)`` and ``dtype``."""
         return np.zeros((int(batch_size), self.num_units), np.dtype(getattr(dtype, "name", dtype)))
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None,
+                          dtype: Any = None) -> Any:
         """``zero_state`` for ``inputs``' batch and dtype, or for ``batch_size`` and ``dtype``."""
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         return self.zero_state(batch_size, dtype)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"num_units": self.num_units,
                        "activation": activations.serialize(self.activation),
@@ -693,6 +725,31 @@ class TfLiteRNNCell(Layer):
 
 
 _KERNEL_CELL_CLASSES = (SimpleRNNCell, LSTMCell, GRUCell)
+
+
+def _is_shape(value):
+    """True for one shape: a tuple / list of ints or None."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def _first_dim(shape):
+    """The batch size of a shape or of the first shape of a structure."""
+    while not _is_shape(shape):
+        shape = shape[0]
+    return shape[0] if len(shape) else None
+
+
+def _batch_shapes(size, batch):
+    """A cell's (possibly nested) output size as per-step input shapes, batch first,
+    keeping the nesting (tuples, namedtuples) as tf.keras does."""
+    if isinstance(size, TensorShape) or (isinstance(size, (int, np.integer))
+                                         and not isinstance(size, bool)):
+        return (batch,) + TensorShape(size).dims
+    if is_nested(size):
+        return make_node(size, [_batch_shapes(s, batch) for s in size])
+    raise TypeError(f"a cell's output_size must be an int, a TensorShape or a nesting of "
+                    f"those, got {size!r}")
 
 
 def output_size_of(cell):
@@ -723,6 +780,13 @@ class StackedRNNCells(Layer):
     **kwargs
         Layer arguments.
 
+    reverse_state_order : bool, default False
+        tf.keras's legacy flag: ``state_size`` and ``get_initial_state`` list
+        the cells in reverse order, while the states a step receives and
+        returns stay in cell order (what tf.keras computes).  Only stacks
+        whose cells have the same state structure can use it (as in tf.keras,
+        where other stacks fail).
+
     Notes
     -----
     ``state_size`` is a tuple with one entry per cell, so a stacked RNN's
@@ -738,13 +802,22 @@ class StackedRNNCells(Layer):
     ((2, 4), (2, 3), (2, 4))
     """
 
-    def __init__(self, cells, **kwargs):
+    def __init__(self, cells: Any, **kwargs: Any) -> None:
         cells = list(cells)
         if not cells:
             raise ValueError("StackedRNNCells needs at least one cell")
         for cell in cells:
             check.rnn_cell(cell)
         self.cells = cells
+        self.reverse_state_order = bool(kwargs.pop("reverse_state_order", False))
+        if self.reverse_state_order:
+            try:
+                specs = {repr(shape_spec(cell.state_size)) for cell in cells}
+            except (AttributeError, NotImplementedError):
+                specs = set()  # sizes known only once built: the RNN's state checks apply
+            if len(specs) > 1:
+                raise ValueError(f"StackedRNNCells: reverse_state_order=True needs cells with "
+                                 f"the same state_size, got {sorted(specs)}")
         super().__init__(**kwargs)
         if not self._dtype_explicit:
             self._compute_dtype = getattr(cells[0], "_compute_dtype", self._compute_dtype)
@@ -755,41 +828,50 @@ class StackedRNNCells(Layer):
             if isinstance(cell, Layer):
                 cell._adopt_dtype(dtype)
 
-    @property
-    def state_size(self):
-        """One entry per cell: that cell's ``state_size``."""
-        return tuple(cell.state_size for cell in self.cells)
+    def _state_order(self):
+        return self.cells[::-1] if self.reverse_state_order else self.cells
 
     @property
-    def output_size(self):
+    def state_size(self) -> Any:
+        """One entry per cell: that cell's ``state_size`` (last cell first with
+        ``reverse_state_order``)."""
+        return tuple(cell.state_size for cell in self._state_order())
+
+    @property
+    def output_size(self) -> Any:
         """The last cell's output size."""
         return output_size_of(self.cells[-1])
 
-    def get_initial_state(self, inputs=None, batch_size=None, dtype=None):
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None,
+                          dtype: Any = None) -> Any:
         """One entry per cell: the cell's own initial state (zeros by default)."""
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         states = []
-        for cell in self.cells:
+        for cell in self._state_order():
             if hasattr(cell, "get_initial_state"):
                 states.append(cell.get_initial_state(batch_size=batch_size, dtype=dtype))
             else:
                 states.append(zeros_like_spec(shape_spec(cell.state_size), batch_size, dtype))
         return states
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Build each cell on the previous cell's output shape."""
-        if isinstance(input_shape, list):  # [inputs, *constants]
+        if isinstance(input_shape, list) and not _is_shape(input_shape):  # [inputs, *constants]
             input_shape = input_shape[0]
-        step_shape = tuple(input_shape)
+        step_shape = input_shape
         for cell in self.cells:
             if isinstance(cell, Layer):
                 cell._build_once(step_shape)
-            step_shape = (step_shape[0],) + output_spec(cell).dims
+            elif hasattr(cell, "build"):
+                cell.build(step_shape)
+            batch = _first_dim(step_shape)
+            step_shape = _batch_shapes(output_size_of(cell), batch)
         self.built = True
 
-    def call(self, inputs, states, constants=None, training=None):
-        """One step through every cell; ``states`` has one entry per cell."""
-        spec = shape_spec(self.state_size)
+    def call(self, inputs: Any, states: Any, constants: Any = None,
+             training: Optional[bool] = None) -> Any:
+        """One step through every cell; ``states`` has one entry per cell (in cell order)."""
+        spec = shape_spec(tuple(cell.state_size for cell in self.cells))
         states = pack_as(spec, flatten(states))
         new_states = []
         for cell, cell_spec, entry in zip(self.cells, spec, states):
@@ -805,14 +887,17 @@ class StackedRNNCells(Layer):
             new_states.extend(flatten(cell_new))
         return inputs, pack_as(spec, new_states)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["cells"] = [serialize(cell) for cell in self.cells]
+        if self.reverse_state_order:
+            config["reverse_state_order"] = True
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "StackedRNNCells":
         """Cells from their ``{"class_name", "config"}`` entries, then the stack."""
-        config = dict(config)
+        config = dict(keras3_config(cls, config))
         cells = [deserialize(c, custom_objects) for c in config.pop("cells")]
-        return cls(cells, **config)
+        return construct(cls, config, cells)

@@ -6,6 +6,8 @@ Masks follow tf.keras: ``Embedding(mask_zero=True)`` makes ``ids != 0``,
 ``Masking`` makes ``any(x != mask_value, axis=-1)``, ``Dense`` and ``Dropout``
 pass the mask they receive on (see :class:`fastrnn.Sequential`).
 """
+from typing import Any, Dict, Optional
+
 import numpy as np
 
 from .. import _validation as check
@@ -41,8 +43,9 @@ class InputLayer(Layer):
     (None, None, 3)
     """
 
-    def __init__(self, input_shape=None, batch_size=None, dtype=None, name=None,
-                 batch_shape=None, **kwargs):
+    def __init__(self, input_shape: Any = None, batch_size: Optional[int] = None,
+                 dtype: Any = None, name: Optional[str] = None, batch_shape: Any = None,
+                 **kwargs: Any) -> None:
         batch_shape = kwargs.pop("batch_input_shape", batch_shape)
         for flag in ("sparse", "ragged", "optional"):
             if kwargs.pop(flag, False):
@@ -55,15 +58,15 @@ class InputLayer(Layer):
         self.batch_shape = tuple(None if d is None else int(d) for d in batch_shape)
         self.input_dtype = np.dtype(getattr(dtype, "name", dtype) or "float32").name
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The mask received, unchanged."""
         return mask
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         return {"batch_input_shape": self.batch_shape, "dtype": self.input_dtype,
                 "name": self.name}
 
@@ -97,9 +100,10 @@ class Embedding(Layer):
     ((1, 3, 4), [[True, True, False]])
     """
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, activity_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, input_length=None, **kwargs):
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, activity_regularizer: Any = None,
+                 embeddings_constraint: Any = None, mask_zero: bool = False,
+                 input_length: Any = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.input_dim = check.positive_int(input_dim, "input_dim")
         self.output_dim = check.positive_int(output_dim, "output_dim")
@@ -109,7 +113,7 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``embeddings (input_dim, output_dim)``."""
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
@@ -117,21 +121,21 @@ class Embedding(Layer):
                                           self.embeddings_constraint)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """The rows of ``embeddings`` for ``inputs`` (integer ids of any shape)."""
         return self.embeddings[check.index_array(inputs, "inputs", self.input_dim)]
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """``inputs != 0`` with ``mask_zero``, else None."""
         if not self.mask_zero:
             return None
         return np.asarray(inputs) != 0
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``input_shape + (output_dim,)``."""
         return tuple(input_shape) + (self.output_dim,)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "input_dim": self.input_dim,
@@ -170,27 +174,27 @@ class Masking(Layer):
 
     supports_masking = True
 
-    def __init__(self, mask_value=0.0, **kwargs):
+    def __init__(self, mask_value: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask_value = mask_value
 
     def _keep(self, x):
         return np.any(x != self.mask_value, axis=-1)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``inputs`` with every masked timestep set to 0."""
         x = check.as_real_array(inputs, "inputs", self._compute_dtype)
         return x * self._keep(x)[..., None].astype(x.dtype)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """``any(inputs != mask_value, axis=-1)``."""
         return self._keep(check.as_real_array(inputs, "inputs", self._compute_dtype))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config["mask_value"] = self.mask_value
         return config
@@ -229,10 +233,11 @@ class Dense(Layer):
 
     supports_masking = True
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = check.positive_int(units, "units")
         self.activation = activations.get(activation)
@@ -244,7 +249,7 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Create ``kernel (input_shape[-1], units)`` and ``bias (units,)``."""
         self.kernel = self.add_weight("kernel", (int(input_shape[-1]), self.units),
                                       self.kernel_initializer, self.kernel_regularizer,
@@ -255,7 +260,7 @@ class Dense(Layer):
                                         self.bias_regularizer, self.bias_constraint)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         """``activation(inputs @ kernel + bias)`` on the last axis."""
         x = check.last_axis_input(inputs, "inputs", self._compute_dtype, self.kernel.shape[0])
         out = x @ self.kernel
@@ -263,11 +268,11 @@ class Dense(Layer):
             out += self.bias
         return self.activation(out)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """``input_shape[:-1] + (units,)``."""
         return tuple(input_shape)[:-1] + (self.units,)
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({
             "units": self.units,
@@ -311,14 +316,15 @@ class Dropout(Layer):
 
     supports_masking = True
 
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Any = None, seed: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rate = check.fraction(rate, "rate")
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Any, training: Optional[bool] = None) -> Any:
         """``inputs`` unchanged, or with dropout applied when ``training``."""
         if not training or self.rate == 0.0:
             return inputs
@@ -330,11 +336,11 @@ class Dropout(Layer):
         keep = self._rng.random(shape) >= self.rate
         return x * (keep / (1.0 - self.rate)).astype(x.dtype)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The input shape, unchanged."""
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
         return config

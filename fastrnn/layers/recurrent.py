@@ -5,8 +5,10 @@ As in tf.keras, their config is flat: the cell's arguments sit next to the RNN
 flags (no ``cell`` entry), and the cell's attributes are readable on the layer
 (``layer.units``, ``layer.activation``, ...).
 """
+from typing import Any, Dict, Optional, Tuple
+
 from .. import regularizers
-from .base import register
+from .base import construct, keras3_config, register
 from .cells import GRUCell, LSTMCell, SimpleRNNCell
 from .rnn import RNN
 
@@ -19,8 +21,8 @@ _COMMON_CELL_KEYS = ("units", "activation", "use_bias", "kernel_initializer",
                      "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout")
 
 
-def _cell_attribute(name):
-    def read(self):
+def _cell_attribute(name: str) -> property:
+    def read(self: Any) -> Any:
         return getattr(self.cell, name)
     read.__name__ = name
     read.__doc__ = f"The cell's ``{name}``."
@@ -31,7 +33,7 @@ class _SingleCellRNN(RNN):
     """An RNN over one built-in cell, with tf.keras's flat config."""
 
     #: Extra cell config keys of this layer, besides ``_COMMON_CELL_KEYS``.
-    _extra_cell_keys = ()
+    _extra_cell_keys: Tuple[str, ...] = ()
 
     def _cell_kwargs(self, kwargs):
         """Arguments the cell shares with the layer (tf.keras passes these)."""
@@ -42,7 +44,7 @@ class _SingleCellRNN(RNN):
         kwargs.pop("seed", None)
         return cell_kwargs
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """The RNN flags and the cell's arguments, flat (no ``cell`` key)."""
         config = super().get_config()
         del config["cell"]
@@ -55,9 +57,10 @@ class _SingleCellRNN(RNN):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
-        """A layer from its flat config (``get_config()``'s or tf.keras's)."""
-        return cls(**config)
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "RNN":
+        """A layer from its flat config (``get_config()``'s, tf.keras's or Keras 3's)."""
+        return construct(cls, keras3_config(cls, config))
 
 
 for _name in _COMMON_CELL_KEYS:
@@ -92,13 +95,16 @@ class SimpleRNN(_SingleCellRNN):
     (32, 4)
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, time_major=False, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 time_major: bool = False, **kwargs: Any) -> None:
         kwargs.pop("implementation", None)  # tf.keras accepts and ignores it here
         cell = SimpleRNNCell(
             units, activation=activation, use_bias=use_bias,
@@ -150,14 +156,17 @@ class LSTM(_SingleCellRNN):
 
     _extra_cell_keys = ("recurrent_activation", "unit_forget_bias", "implementation")
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, implementation=2, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, time_major=False,
-                 unroll=False, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, implementation: int = 2,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, time_major: bool = False,
+                 unroll: bool = False, **kwargs: Any) -> None:
         cell = LSTMCell(
             units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,
@@ -212,14 +221,17 @@ class GRU(_SingleCellRNN):
 
     _extra_cell_keys = ("recurrent_activation", "implementation", "reset_after")
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, implementation=2, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 time_major=False, reset_after=True, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 implementation: int = 2, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 unroll: bool = False, time_major: bool = False, reset_after: bool = True,
+                 **kwargs: Any) -> None:
         cell = GRUCell(
             units, activation=activation, recurrent_activation=recurrent_activation,
             use_bias=use_bias, kernel_initializer=kernel_initializer,

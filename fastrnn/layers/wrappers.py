@@ -1,9 +1,13 @@
 """``Bidirectional``: a recurrent layer run forwards and backwards, outputs merged."""
+import inspect
+from typing import Any, Dict, Optional
+
 import numpy as np
 
 from .. import _predict
 from .. import _validation as check
-from .base import Layer, deserialize, flatten, register, serialize
+from .base import (Layer, Placeholder, ReprText, deserialize, flatten, keras3_config, register,
+                   serialize)
 
 __all__ = ["Bidirectional"]
 
@@ -18,26 +22,35 @@ _MERGES = {
 
 
 def _copy_of(layer, **changes):
-    """A new layer of ``layer``'s class from its config with ``changes`` applied."""
+    """A new layer of ``layer``'s class from its config with ``changes`` applied.
+
+    The classes of the layer's cells are passed as ``custom_objects`` (as
+    tf.keras does), so an RNN over a user-defined cell can be copied.
+    """
     config = layer.get_config()
     config.update(changes)
-    return type(layer).from_config(config)
-
-
-def _strip(name, prefix):
-    return name[len(prefix):] if name.startswith(prefix) else name
+    cls = type(layer)
+    if "custom_objects" not in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config)
+    custom_objects = {}
+    cell = getattr(layer, "cell", None)
+    for c in [cell] + list(getattr(cell, "cells", [])):
+        if c is not None:
+            custom_objects[type(c).__name__] = type(c)
+    return cls.from_config(config, custom_objects=custom_objects)
 
 
 @register
 class Bidirectional(Layer):
     """Runs a recurrent layer over the sequence in both directions (tf.keras ``Bidirectional``).
 
-    The forward layer is a copy of ``layer``; the backward layer is
-    ``backward_layer`` or a copy of ``layer`` with ``go_backwards`` flipped.
-    The backward layer's sequence output is reversed back into time order
-    before the two outputs are merged.  As in tf.keras, both layers output
-    zeros at masked steps when ``return_sequences`` (``zero_output_for_mask``
-    is set to ``return_sequences``).
+    The forward layer is a copy of ``layer`` named ``forward_<name>``; the
+    backward layer is ``backward_layer`` (renamed ``backward_<its name>``) or
+    a copy of ``layer`` with ``go_backwards`` flipped named
+    ``backward_<name>``.  The backward layer's sequence output is reversed
+    back into time order before the two outputs are merged.  As in tf.keras,
+    both layers output zeros at masked steps when ``return_sequences``
+    (``zero_output_for_mask`` is set to ``return_sequences``).
 
     Parameters
     ----------
@@ -50,17 +63,27 @@ class Bidirectional(Layer):
         Initial weights (forward layer's then backward layer's).
     backward_layer : RNN, optional
         The layer to run backwards (used as given); it must have the opposite
-        ``go_backwards`` and the same ``return_sequences`` / ``return_state``.
+        ``go_backwards`` and the same ``stateful`` / ``return_sequences`` /
+        ``return_state`` (a ``ValueError`` otherwise).
     **kwargs
         :class:`fastrnn.Layer` arguments.
 
+    Attributes
+    ----------
+    layer : RNN
+        The layer given (not run: its copies are).
+    forward_layer, backward_layer : RNN
+
     Call arguments
     --------------
-    inputs : array (batch, time, features)
+    inputs : array (batch, time, features), or the list form
+        ``[inputs, *initial_state, *constants]``
     mask : boolean (batch, time), optional
     training : bool, optional
     initial_state : list of arrays, optional
         The forward layer's states then the backward layer's.
+    constants : list of arrays, optional
+        Passed to both layers' cells.
 
     Returns
     -------
@@ -78,17 +101,27 @@ class Bidirectional(Layer):
 
     supports_masking = True
 
-    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+    def __init__(self, layer: Layer, merge_mode: Optional[str] = "concat", weights: Any = None,
+                 backward_layer: Optional[Layer] = None, **kwargs: Any) -> None:
         if not isinstance(layer, Layer) or not hasattr(layer, "go_backwards"):
             raise ValueError(f"Bidirectional needs a recurrent layer (an RNN), got {layer!r}")
+        if backward_layer is not None and not (isinstance(backward_layer, Layer)
+                                               and hasattr(backward_layer, "go_backwards")):
+            raise ValueError(f"Bidirectional: backward_layer must be a recurrent layer (an "
+                             f"RNN), got {backward_layer!r}")
         self.merge_mode = check.choice(merge_mode, "merge_mode", list(_MERGES))
-        forward = _copy_of(layer, name="forward_" + _strip(layer.name, "forward_"))
+        num_constants = kwargs.pop("num_constants", 0)
+        self.layer = layer
+        forward = _copy_of(layer)
+        self._backward_layer_config = None
         if backward_layer is None:
-            backward = _copy_of(layer, go_backwards=not layer.go_backwards,
-                                name="backward_" + _strip(layer.name, "forward_"))
+            backward = _copy_of(layer, go_backwards=not layer.go_backwards)
         else:
             backward = backward_layer
+            self._backward_layer_config = serialize(backward_layer)  # before the renaming
         _check_pair(forward, backward)
+        forward._name = _prefixed("forward_", forward.name)
+        backward._name = _prefixed("backward_", backward.name)
         for sublayer in (forward, backward):
             sublayer.zero_output_for_mask = sublayer.return_sequences
         self.forward_layer = forward
@@ -96,17 +129,85 @@ class Bidirectional(Layer):
         super().__init__(weights=weights, **kwargs)
         self.return_sequences = forward.return_sequences
         self.return_state = forward.return_state
+        self._num_constants = int(num_constants or 0)
+
+    def _sublayers(self):
+        return [self.forward_layer, self.backward_layer]  # not ``layer``: only its copies run
+
+    def _repr_items(self):
+        layer = self.forward_layer
+        inner = " ".join([type(layer).__name__] + [f"{k}={v!r}" for k, v in layer._repr_items()])
+        items = [("layer", ReprText(f"<{inner}>"))]
+        if self.merge_mode != "concat":
+            items.append(("merge_mode", self.merge_mode))
+        return items + super()._repr_items()
+
+    def _known_input_shape(self):
+        return self._batch_input_shape or self.forward_layer._batch_input_shape
+
+    def __call__(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
+                 initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
+        """Run both directions over ``inputs`` and merge (building on the first call).
+
+        Parameters
+        ----------
+        inputs : array-like ``(batch, time, features)``, an :func:`fastrnn.Input`
+            placeholder, or the list form ``[inputs, *initial_state, *constants]``.
+        mask : boolean array ``(batch, time)``, optional
+        training : bool, optional
+        initial_state : list of arrays, optional
+            The forward layer's states, then the backward layer's.
+        constants : list of arrays, optional
+            Passed to both layers.
+        lengths : integers ``(batch,)``, optional
+            Valid steps per row (post-padding), as the equivalent mask: the backward
+            pass starts at each row's last valid step.
+
+        Returns
+        -------
+        The merged output (two outputs with ``merge_mode=None``); with
+        ``return_state``, followed by the forward then the backward states.
+        """
+        if type(inputs) is list and inputs and isinstance(inputs[0], (np.ndarray, Placeholder)):
+            rest = list(inputs[1:])
+            if self._num_constants and constants is None:
+                constants = rest[len(rest) - self._num_constants:]
+                rest = rest[:len(rest) - self._num_constants]
+            if rest and initial_state is None:
+                initial_state = rest
+            inputs = inputs[0]
+        if isinstance(inputs, Placeholder):
+            if constants is not None and not self._num_constants:
+                self._num_constants = len(flatten(constants))
+            return super().__call__(inputs)
+        return super().__call__(inputs, mask=mask, training=training,
+                                initial_state=initial_state, constants=constants,
+                                lengths=lengths)
+
+    def get_initial_state(self, inputs: Any = None, batch_size: Optional[int] = None) -> Any:
+        """Not for streaming (see :meth:`step`); ``inputs``: both layers' initial states."""
+        if inputs is None:
+            self.step(None, None)
+        return [self.forward_layer.get_initial_state(inputs),
+                self.backward_layer.get_initial_state(inputs)]
+
+    def step(self, inputs: Any, states: Any, mask: Any = None, out: Any = None) -> Any:
+        """A Bidirectional layer cannot stream: its backward pass needs the whole sequence."""
+        raise ValueError(f"layer {self.name!r} (Bidirectional) cannot be streamed: its "
+                         f"backward pass starts at the end of the sequence; call it on whole "
+                         f"sequences (with lengths= for padded batches)")
 
     def _n_forward_states(self):
         return len(flatten(self.forward_layer.states))
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         """Build both layers on ``input_shape``."""
         for sublayer in (self.forward_layer, self.backward_layer):
             sublayer._build_once(input_shape, self._compute_dtype)
         self.built = True
 
-    def call(self, inputs, mask=None, training=None, initial_state=None):
+    def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
+             initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
         """Run both directions and merge (see the class docstring)."""
         forward_state = backward_state = None
         if initial_state is not None:
@@ -114,9 +215,10 @@ class Bidirectional(Layer):
             split = self._n_forward_states()
             forward_state, backward_state = states[:split], states[split:]
         y = self.forward_layer(inputs, mask=mask, training=training,
-                               initial_state=forward_state)
+                               initial_state=forward_state, constants=constants, lengths=lengths)
         y_rev = self.backward_layer(inputs, mask=mask, training=training,
-                                    initial_state=backward_state)
+                                    initial_state=backward_state, constants=constants,
+                                    lengths=lengths)
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -128,7 +230,7 @@ class Bidirectional(Layer):
             return output
         return (output if self.merge_mode is None else [output]) + states
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """The merged output shape (a list with the states' shapes when ``return_state``)."""
         forward = self.forward_layer.compute_output_shape(input_shape)
         backward = self.backward_layer.compute_output_shape(input_shape)
@@ -145,7 +247,7 @@ class Bidirectional(Layer):
             return output[0] if len(output) == 1 else output
         return output + list(states)
 
-    def compute_mask(self, inputs, mask=None):
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         """The input mask with ``return_sequences`` (one per output), None for states."""
         if isinstance(mask, list):
             mask = mask[0]
@@ -159,11 +261,15 @@ class Bidirectional(Layer):
     predict = _predict.layer_predict
 
     @property
-    def stateful(self):
+    def stateful(self) -> Any:
         """Whether the wrapped layers are stateful."""
         return self.forward_layer.stateful
 
-    def reset_states(self, states=None):
+    def reset_state(self, states: Any = None) -> None:
+        """Keras 3's name for :meth:`reset_states`."""
+        self.reset_states(states)
+
+    def reset_states(self, states: Any = None) -> None:
         """Reset both layers' stored states (``states``: forward's then backward's)."""
         if states is None:
             self.forward_layer.reset_states()
@@ -174,22 +280,33 @@ class Bidirectional(Layer):
         self.forward_layer.reset_states(states[:split])
         self.backward_layer.reset_states(states[split:])
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
+        """tf.keras's config: ``layer`` (the wrapped layer, its own name),
+        ``merge_mode``, and ``backward_layer`` when one was given."""
         config = super().get_config()
-        config.update({"merge_mode": self.merge_mode,
-                       "layer": serialize(self.forward_layer),
-                       "backward_layer": serialize(self.backward_layer)})
+        config.update({"merge_mode": self.merge_mode, "layer": serialize(self.layer)})
+        if self._num_constants:
+            config["num_constants"] = self._num_constants
+        if self._backward_layer_config is not None:
+            config["backward_layer"] = self._backward_layer_config
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
-        """A layer from ``get_config()``'s dict or a tf.keras ``Bidirectional`` config."""
-        config = dict(config)
+    def from_config(cls, config: Dict[str, Any],
+                    custom_objects: Optional[Dict[str, Any]] = None) -> "Bidirectional":
+        """A layer from ``get_config()``'s dict or a tf.keras / Keras 3 ``Bidirectional``
+        config."""
+        config = dict(keras3_config(cls, config))
         layer = deserialize(config.pop("layer"), custom_objects)
         backward = config.pop("backward_layer", None)
         if backward is not None:
             backward = deserialize(backward, custom_objects)
         return cls(layer, backward_layer=backward, **config)
+
+
+def _prefixed(prefix, name):
+    """``prefix + name``, once (a Keras 3 config's backward layer is already prefixed)."""
+    return name if name.startswith(prefix) else prefix + name
 
 
 def _check_pair(forward, backward):
@@ -198,9 +315,9 @@ def _check_pair(forward, backward):
         raise ValueError(f"Bidirectional: backward_layer must be a recurrent layer, "
                          f"got {backward!r}")
     if forward.go_backwards == backward.go_backwards:
-        raise ValueError("Bidirectional: backward_layer.go_backwards must be the opposite of "
-                         "layer.go_backwards")
-    for flag in ("return_sequences", "return_state"):
+        raise ValueError(f"Bidirectional: backward_layer.go_backwards must be the opposite of "
+                         f"layer.go_backwards, got go_backwards={backward.go_backwards} for both")
+    for flag in ("stateful", "return_sequences", "return_state"):
         if getattr(forward, flag) != getattr(backward, flag):
             raise ValueError(f"Bidirectional: layer and backward_layer must have the same "
                              f"{flag}, got {getattr(forward, flag)} and "
