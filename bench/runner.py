@@ -2,7 +2,8 @@
 
 For each workload: each backend prepares its case and computes its output, which is
 checked against the reference; backends that agree are warmed up and then timed in
-interleaved rounds (:func:`bench.timing.measure_interleaved`). The same code runs in the
+interleaved rounds (:func:`bench.timing.measure_interleaved`), together with the
+variants of the same shape that follow it. The same code runs in the
 main process (in-process backends) and in a worker process (isolated backends).
 
 References live in a directory shared with worker processes (:class:`References`):
@@ -11,6 +12,7 @@ output when fastrnn passed its check, else against the oracle.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import traceback
@@ -95,35 +97,41 @@ def run_pass(backends: Dict[str, Backend], workloads: Iterable[Workload], thread
              progress: Optional[Progress] = None) -> List[CaseResult]:
     """Check and time every backend of ``backends`` (fastrnn first) on every workload.
 
-    The caller has set the thread pools (:func:`bench.threads.pinned` and each
-    backend's ``set_threads``).
+    Consecutive workloads of the same plain shape (a row and its variants, which
+    :meth:`bench.workloads.Suite.run_order` puts together) are timed in the same
+    interleaved rounds, so that a ratio between them (subnormal / normal, lengths /
+    mask) sees the same machine. The caller has set the thread pools
+    (:func:`bench.threads.pinned` and each backend's ``set_threads``).
     """
     results: List[CaseResult] = []
-    for wl in workloads:
-        names = [n for n, b in backends.items() if b.supports(wl)]
-        if not names:
-            continue
-        weights = weights_for(wl)
-        x = make_input(wl)
-        done: Dict[str, CaseResult] = {}
-        calls = {}
-        for name in names:
-            done[name], call = _check_one(name, backends[name], wl, weights, x, threads, refs)
-            if call is not None:
-                calls[name] = call
+    for _, group in itertools.groupby(workloads, key=lambda wl: wl.plain):
+        checked: List[Tuple[Workload, List[CaseResult]]] = []
+        calls: Dict[Tuple[str, str], Callable[[], object]] = {}
+        done: Dict[Tuple[str, str], CaseResult] = {}
+        for wl in group:
+            names = [n for n, b in backends.items() if b.supports(wl)]
+            if not names:
+                continue
+            weights, x = weights_for(wl), make_input(wl)
+            for name in names:
+                done[wl.id, name], call = _check_one(name, backends[name], wl, weights, x,
+                                                     threads, refs)
+                if call is not None:
+                    calls[wl.id, name] = call
+            checked.append((wl, [done[wl.id, n] for n in names]))
         if calls:
             for call in calls.values():
                 warm_up(call, settings)
             meter = CpuMeter()
-            for name, stats in measure_interleaved(calls, settings).items():
-                done[name].stats = stats.to_dict()
+            for key, stats in measure_interleaved(calls, settings).items():
+                done[key].stats = stats.to_dict()
             background = meter.other_cores()
-            for name in calls:
-                done[name].background_cores = background
-        case_results = [done[n] for n in names]
-        results.extend(case_results)
-        if progress is not None:
-            progress(wl, threads, case_results)
+            for key in calls:
+                done[key].background_cores = background
+        for wl, case_results in checked:
+            results.extend(case_results)
+            if progress is not None:
+                progress(wl, threads, case_results)
     return results
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List
+from typing import Callable, Dict, Hashable, List, TypeVar
 
 import numpy as np
 
@@ -91,10 +91,13 @@ def warm_up(fn: Callable[[], object], settings: TimingSettings) -> None:
     _run_for(fn, settings.warmup_s, settings.warmup_calls, settings.max_repeats, [])
 
 
-def measure_interleaved(fns: Dict[str, Callable[[], object]], settings: TimingSettings,
-                        ) -> Dict[str, Stats]:
-    """Time every function of ``fns`` (already warm) in interleaved rounds; stats per name."""
-    samples: Dict[str, List[int]] = {name: [] for name in fns}
+Key = TypeVar("Key", bound=Hashable)
+
+
+def measure_interleaved(fns: Dict[Key, Callable[[], object]], settings: TimingSettings,
+                        ) -> Dict[Key, Stats]:
+    """Time every function of ``fns`` (already warm) in interleaved rounds; stats per key."""
+    samples: Dict[Key, List[int]] = {name: [] for name in fns}
     names = list(fns)
     per_round_s = settings.budget_s / settings.rounds
     per_round_min = -(-settings.min_repeats // settings.rounds)

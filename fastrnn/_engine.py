@@ -167,7 +167,7 @@ def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None
 
     threads = _threads.for_call(batch, steps * batch * weights.gates * (units + weights.input_dim))
     rows = -(-batch // threads)
-    padded_gates = weights.w.shape[0] * weights.w.shape[2] * weights.w.shape[3]
+    padded_gates = weights.bias.size        # (panels, gates, NB): one row's projection
     chunk = max(1, min(steps, CHUNK_BYTES // (rows * padded_gates * dtype.itemsize)))
     stride = _rnn.workspace_bytes(weights.cell_code, dtype.itemsize, units, rows, chunk)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,

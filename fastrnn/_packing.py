@@ -5,11 +5,11 @@ Done once when weights are set, never per call.  Hidden units are grouped in pan
 number of panels; a weight ``W`` of shape ``(K, blocks * units)`` (Keras: ``blocks``
 gate blocks of ``units`` columns) becomes
 
-    packed[p, k, g, l] = W[k, g * units + p * NB + l]
+    packed[p, g, k, l] = W[k, g * units + p * NB + l]
 
-so each 64-byte line of a panel holds one gate of NB units, and the ``blocks`` lines
-of one ``k`` hold every gate of the same units side by side: the micro-kernel's tile
-covers all gates of its units, and its epilogue needs nothing outside the tile.
+so a panel holds every gate of the same NB units (the micro-kernel's tile covers all
+gates of its units, and its epilogue needs nothing outside the tile), each gate block
+contiguous in ``k``: one 64-byte line per ``k``, read as a sequential stream.
 Packed arrays are 64-byte aligned and read-only.
 """
 import numpy as np
@@ -34,7 +34,7 @@ def aligned_empty(shape, dtype):
 def pack_gates(weight, blocks, units, dtype):
     """``weight`` (K, blocks * units) or a bias (blocks * units,) -> packed, read-only.
 
-    Returns an array (panels, K, blocks, NB), or (panels, blocks, NB) for a bias.
+    Returns an array (panels, blocks, K, NB), or (panels, blocks, NB) for a bias.
     """
     dtype = np.dtype(dtype)
     weight = np.asarray(weight)
@@ -44,9 +44,9 @@ def pack_gates(weight, blocks, units, dtype):
     panels = -(-units // nb)
     padded = np.zeros((rows.shape[0], blocks, panels * nb), dtype)
     padded[:, :, :units] = rows
-    shape = (panels, blocks, nb) if bias else (panels, rows.shape[0], blocks, nb)
+    shape = (panels, blocks, nb) if bias else (panels, blocks, rows.shape[0], nb)
     packed = aligned_empty(shape, dtype)
-    packed[...] = padded.reshape(rows.shape[0], blocks, panels, nb).transpose(2, 0, 1, 3) \
+    packed[...] = padded.reshape(rows.shape[0], blocks, panels, nb).transpose(2, 1, 0, 3) \
         .reshape(shape)
     packed.flags.writeable = False
     return packed

@@ -257,8 +257,9 @@ def predict_model(model, x, batch_size=None, verbose="auto", lengths=None, mask=
                            mask=mask, time_major=time_major, output_axes=output_axes, **kwargs)
 
 
-def layer_predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = "auto",
-                  lengths: Any = None, mask: Any = None) -> Any:
+def layer_predict(self, x: Any, batch_size: Optional[int] = None,
+                  verbose: Union[int, str] = "auto", lengths: Any = None,
+                  mask: Any = None) -> Any:
     """The outputs for ``x``, computed ``batch_size`` sequences at a time (tf.keras ``predict``).
 
     Parameters

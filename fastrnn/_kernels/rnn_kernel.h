@@ -4,10 +4,10 @@
  * hidden units are grouped in panels of FR_PANEL_BYTES / sizeof(T) units (16 float32,
  * 8 float64), the units padded with zeros to a whole number of panels (Hp).  A weight
  * (K, ng * H) in Keras layout (ng gate blocks of H columns) is stored as
- *     packed[p][k][g][l] = W[k, g * H + p * NB + l]        (p < Hp / NB, l < NB)
- * so one 64-byte row of the panel holds gate g of the panel's NB units, and the
- * ng rows of one k hold every gate of those units side by side.  Biases are packed
- * the same way without the k axis.  Packed arrays start on a 64-byte boundary.
+ *     packed[p][g][k][l] = W[k, g * H + p * NB + l]        (p < Hp / NB, l < NB)
+ * so a panel holds every gate of its NB units, each gate a stream of 64-byte lines
+ * contiguous in k.  Biases are packed the same way without the k axis.  Packed
+ * arrays start on a 64-byte boundary.
  */
 #ifndef FASTRNN_RNN_KERNEL_H
 #define FASTRNN_RNN_KERNEL_H
@@ -31,10 +31,10 @@ enum { FR_ISA_PORTABLE = 0, FR_ISA_AVX2 = 1, FR_ISA_AVX512 = 2, FR_ISA_COUNT = 3
 typedef struct {
     int cell, act, rec_act, dtype_size;       /* dtype_size: 4 (float32) or 8 (float64) */
     Py_ssize_t steps, batch, units, features;
-    const void *w;          /* packed kernel (P, features, ng, NB) */
-    const void *u;          /* packed recurrent kernel (P, units, ng, NB); reset_before:
-                               the z, r blocks (P, units, 2, NB) ... */
-    const void *u_h;        /* ... and the h block (P, units, 1, NB); else NULL */
+    const void *w;          /* packed kernel (P, ng, features, NB) */
+    const void *u;          /* packed recurrent kernel (P, ng, units, NB); reset_before:
+                               the z, r blocks (P, 2, units, NB) ... */
+    const void *u_h;        /* ... and the h block (P, 1, units, NB); else NULL */
     const void *bias;       /* packed (P, ng, NB): the input bias (GRU reset_after: the z
                                and r blocks hold input + recurrent bias) */
     const void *rbias;      /* packed (P, ng, NB): GRU reset_after recurrent bias, else NULL */

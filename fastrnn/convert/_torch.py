@@ -191,7 +191,7 @@ class TorchRNN:
         layer.set_weights([w for d in range(spec.directions) for w in spec.keras_weights(k, d)])
         return layer
 
-    def __call__(self, x: Any, hx: Any = None) -> Tuple[np.ndarray, Any]:
+    def __call__(self, x: Any, hx: Any = None, lengths: Any = None) -> Tuple[np.ndarray, Any]:
         """Run the sequence: torch's call, torch's shapes.
 
         Parameters
@@ -202,6 +202,10 @@ class TorchRNN:
             Initial states ``(num_layers * num_directions, B, hidden_size)``
             (``(num_layers * num_directions, hidden_size)`` unbatched), a tuple
             ``(h_0, c_0)`` for an LSTM.  Default zeros.
+        lengths : integers ``(B,)``, optional
+            Valid steps per sequence, as ``torch.nn.utils.rnn.pack_padded_sequence``
+            (sorted or not): outputs past a sequence's length are zeros, ``h_n`` is
+            taken at its last valid step (the backward direction starts there).
 
         Returns
         -------
@@ -211,7 +215,7 @@ class TorchRNN:
         if hasattr(x, "batch_sizes"):
             raise TypeError("from_torch models take padded arrays, not PackedSequence "
                             "(use predict(x, lengths=...) for packed-sequence results)")
-        return self._forward(_numpy(x, "x"), hx)
+        return self._forward(_numpy(x, "x"), hx, lengths=lengths)
 
     def _forward(self, x, hx, mask=None, lengths=None):
         """``__call__`` on an array; ``mask`` (in ``x``'s layout) and ``lengths`` mark the
@@ -223,10 +227,16 @@ class TorchRNN:
             raise ValueError(f"x must be 2-D (unbatched) or 3-D, got shape {x.shape}")
         batch = x.shape[0 if self.batch_first else 1]
         initial = self._initial_states(hx, batch, unbatched)
+        if lengths is not None:
+            lengths = check.sequence_lengths(lengths, batch, x.shape[1 if self.batch_first else 0])
         finals, output = [], x
         for layer, states in zip(self.layers, initial):
             output, *layer_states = layer(output, mask=mask, lengths=lengths, initial_state=states)
             finals.extend(layer_states)
+        if lengths is not None:     # torch's padded output: zeros past each length
+            steps = output.shape[1 if self.batch_first else 0]
+            valid = np.arange(steps)[None, :] < lengths[:, None]
+            output = output * (valid if self.batch_first else valid.T)[..., None]
         n_states = MODES[self.mode].n_states
         final = [np.stack(finals[k::n_states]) for k in range(n_states)]
         if unbatched:
