@@ -156,9 +156,9 @@ print("ok")
 
 def test_blocks_run_single_threaded():
     """Inside a block fastrnn's kernels and BLAS have one thread; overlapping blocks keep
-    the limit until the last one ends, which restores the caller's setting.  In a fresh process: OpenBLAS 0.3.30's
-    thread counts, once set from other threads (as the threaded scheduler's blocks do),
-    are no longer what the main thread reads back."""
+    the limit until the last one ends, which restores the caller's setting.  Checked in
+    a fresh process: OpenBLAS 0.3.30's thread counts, once set from other threads (as
+    the threaded scheduler's blocks do), are no longer what the main thread reads back."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = subprocess.run([sys.executable, "-c", THREADS_CHECK], env=env, capture_output=True,
