@@ -5,7 +5,7 @@ This module is fastrnn's one table of activations: layers resolve an
 :func:`serialize`, and ask :func:`kernel_name` whether the compiled kernels can
 compute it (``None`` means the Python step loop will).
 
-Definitions are those of tf.keras 2 (the Keras of the seeds); in particular
+Definitions are those of tf.keras 2 (tf_keras); in particular
 ``hard_sigmoid(x) = clip(0.2 * x + 0.5, 0, 1)``.  Every function keeps the
 floating dtype of its input.
 

@@ -870,7 +870,9 @@ def test_dropout_in_training_applies_the_cached_masks(kind, rates, implementatio
     rng = np.random.default_rng(21)
     dropout, recurrent_dropout = rates
     kwargs = {} if kind == "simple" else {"implementation": implementation}
-    layer = make_layer(kind, dropout=dropout, recurrent_dropout=recurrent_dropout, **kwargs)
+    # seeded: with 12 mask entries an unseeded draw keeps every one 1.4% of the time
+    layer = make_layer(kind, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=3,
+                       **kwargs)
     layer.build((B, T, I))
     weights = randomize(layer, rng, scale=1.0)
     x = rng.normal(0, 1, (B, T, I))

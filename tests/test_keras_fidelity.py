@@ -535,16 +535,25 @@ def test_predict_batch_size_of_the_wrong_type():
         model.predict(X, batch_size="8")
 
 
-def test_embedding_model_fed_the_wrong_rank_names_the_layer():
-    model = fr.Sequential([fr.Embedding(10, 4), fr.LSTM(3), fr.Dense(1)], name="clf")
+def test_embedding_model_fed_the_wrong_rank_says_what_the_model_expects():
+    """tf.keras 2 gives an Embedding the input shape (None,): the model is built at once
+    and knows it takes (batch, time) ids."""
     ids = RNG.integers(0, 10, size=(2, 5, 1))
-    with pytest.raises(ValueError, match=r"model 'clf', layer 'lstm.*\(LSTM, layer 2 of 3\)"):
-        model.predict(ids)
-    declared = fr.Sequential([fr.Input((None,), dtype="int32"), fr.Embedding(10, 4),
-                              fr.LSTM(3)], name="declared")
-    with pytest.raises(ValueError, match=r"model 'declared' expects inputs of shape "
-                                         r"\(None, None\).*rank 2.*\(2, 5, 1\)"):
-        declared.predict(ids)
+    for model in (fr.Sequential([fr.Embedding(10, 4), fr.LSTM(3), fr.Dense(1)], name="clf"),
+                  fr.Sequential([fr.Input((None,), dtype="int32"), fr.Embedding(10, 4),
+                                 fr.LSTM(3)], name="clf")):
+        assert model.built and model.input_shape == (None, None)
+        with pytest.raises(ValueError, match=r"model 'clf' expects inputs of shape "
+                                             r"\(None, None\).*rank 2.*\(2, 5, 1\)"):
+            model.predict(ids)
+    assert fr.Sequential([fr.Embedding(10, 4, input_length=5)]).output_shape == (None, 5, 4)
+
+
+def test_a_layer_error_inside_a_model_names_the_layer():
+    model = fr.Sequential([fr.Masking(), fr.LSTM(3), fr.Dense(1)], name="m")
+    with pytest.raises(ValueError, match=r"model 'm', layer 'lstm.*\(LSTM, layer 2 of 3\), "
+                                         r"given inputs of shape \(2, 5, 1, 4\)"):
+        model.predict(RNG.normal(size=(2, 5, 1, 4)))
 
 
 def test_initial_state_as_nested_python_lists():

@@ -4,6 +4,7 @@ The mypy run skips when mypy is not installed."""
 import importlib.util
 import inspect
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -63,6 +64,9 @@ def test_stub_and_marker_are_shipped():
         text = f.read()
     for name in ("CELLS", "ACTIVATIONS", "ISAS", "StepPlan", "run_sequence", "workspace_bytes", "select_isa"):
         assert name in text and hasattr(_rnn, name), name
+    declared = re.findall(r"^(?:def )?(\w+)\s*[:(]", text, flags=re.M)
+    for name in declared:          # the stub declares nothing the module lacks
+        assert name == "__getattr__" or hasattr(_rnn, name), name
     with open(os.path.join(ROOT, "pyproject.toml")) as f:
         pyproject = f.read()
     assert 'fastrnn = ["py.typed"]' in pyproject and '"*.pyi"' in pyproject

@@ -808,13 +808,19 @@ class Layer:
         return self._batch_input_shape
 
     def _assign(self, records, values):
+        """Swap in new read-only arrays (never write the old ones in place: a call in
+        flight keeps reading the arrays, and the kernel weights, it started with)."""
         owners = []
         for record, value in zip(records, values):
-            record.value.flags.writeable = True
-            record.value[...] = value
-            record.value.flags.writeable = False
-            if record.owner not in owners:
-                owners.append(record.owner)
+            old, new = record.value, np.array(value, dtype=record.value.dtype, copy=True)
+            new.flags.writeable = False
+            record.value = new
+            owner = record.owner
+            for attribute, current in list(vars(owner).items()):
+                if current is old:
+                    setattr(owner, attribute, new)
+            if owner not in owners:
+                owners.append(owner)
         for owner in owners:
             owner._weights_changed()
 

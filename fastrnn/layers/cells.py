@@ -7,7 +7,7 @@ whole sequence in one compiled kernel call.  Their ``call`` method is the same
 step in NumPy, used when a cell is called directly or when the RNN runs its
 Python step loop (activations the kernels do not have, dropout in training).
 
-Weights are in Keras layout (see DESIGN.md), so ``set_weights`` takes the
+Weights are in Keras layout (see docs/api.md), so ``set_weights`` takes the
 arrays of the equivalent tf.keras cell unchanged.
 """
 import threading

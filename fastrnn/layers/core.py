@@ -113,6 +113,11 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
 
+    def _known_input_shape(self):
+        """tf.keras 2 gives an Embedding the input shape ``(input_length,)`` (``(None,)``
+        by default), so a Sequential starting with one is built at once."""
+        return self._batch_input_shape or (None, self.input_length)
+
     def build(self, input_shape: Any) -> None:
         """Create ``embeddings (input_dim, output_dim)``."""
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),

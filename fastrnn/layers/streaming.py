@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _engine
 from .. import _validation as check
-from .base import flatten, is_nested, pack_as
+from .base import call_accepts, flatten, is_nested, pack_as
 
 __all__ = ["rnn_initial_state", "rnn_step", "model_initial_state", "model_step",
            "FRAME_LAYERS"]
@@ -184,15 +184,34 @@ def _recurrent(layer):
     return hasattr(layer, "_state_shapes") and hasattr(layer, "_cells")
 
 
-def _model_layers(model):
-    layers = model.layers
+def _model_plan(model):
+    """``(plan, recurrent layer count)``: each layer with how it is stepped, checked once
+    per layer list (and again if layers are added or removed)."""
+    layers = model._layers
+    cached = model.__dict__.get("_stream_plan")
+    if cached is not None and len(cached[0]) == len(layers) and all(
+            a is b for a, b in zip(cached[0], layers)):
+        return cached[1:]
+    layers = tuple(layers)
+    plan = []
     for layer in layers:
         name = type(layer).__name__
-        if not _recurrent(layer) and name not in FRAME_LAYERS:
+        if _recurrent(layer):
+            plan.append(("rnn", layer))
+        elif name == "Masking":     # zeroing the inputs is skipped when an RNN is next
+            plan.append(("masking", layer))
+        elif name in FRAME_LAYERS:
+            plan.append(("mask" if call_accepts(layer, "mask") else "plain", layer))
+        else:
             raise ValueError(f"model {model.name!r} cannot be streamed: layer {layer.name!r} "
                              f"({name}) does not act on one timestep at a time (streaming "
                              f"supports recurrent layers and {sorted(FRAME_LAYERS)})")
-    return layers
+    for i, (kind, layer) in enumerate(plan):
+        if kind == "masking" and i + 1 < len(plan) and plan[i + 1][0] == "rnn":
+            plan[i] = ("mask_only", layer)
+    cached = (layers, plan, sum(kind == "rnn" for kind, _ in plan))
+    model.__dict__["_stream_plan"] = cached
+    return cached[1:]
 
 
 def model_initial_state(model, batch_size: int) -> List[Any]:
@@ -200,34 +219,37 @@ def model_initial_state(model, batch_size: int) -> List[Any]:
     if not model.built:
         raise ValueError(f"model {model.name!r} is not built: build it or call it once "
                          f"before streaming")
-    return [rnn_initial_state(layer, batch_size) for layer in _model_layers(model)
-            if _recurrent(layer)]
+    return [rnn_initial_state(layer, batch_size) for kind, layer in _model_plan(model)[0]
+            if kind == "rnn"]
 
 
 def model_step(model, inputs, states, mask=None) -> Tuple[Any, List[Any]]:
     """One timestep (or a chunk) of a Sequential model; see the module docstring."""
-    layers = _model_layers(model)
-    recurrent = [layer for layer in layers if _recurrent(layer)]
-    if not isinstance(states, (list, tuple)) or len(states) != len(recurrent):
-        raise ValueError(f"step: model {model.name!r} has {len(recurrent)} recurrent "
-                         f"layer(s), so states must be a list of {len(recurrent)} entries "
+    plan, n_recurrent = _model_plan(model)
+    if not isinstance(states, (list, tuple)) or len(states) != n_recurrent:
+        raise ValueError(f"step: model {model.name!r} has {n_recurrent} recurrent "
+                         f"layer(s), so states must be a list of {n_recurrent} entries "
                          f"(get_initial_state(batch_size) makes one)")
     x, new_states, k = inputs, [], 0
-    for layer in layers:
-        if _recurrent(layer):
-            x_out, layer_states = rnn_step(layer, x, states[k], mask)
+    for kind, layer in plan:
+        if kind == "rnn":
+            x, layer_states = rnn_step(layer, x, states[k], mask)
             new_states.append(layer_states)
             k += 1
             if not layer.return_sequences:
                 mask = None
-            x = x_out
+        elif kind == "masking" or kind == "mask_only":   # the mask of each step
+            x = check.as_real_array(x, "inputs", layer._compute_dtype)
+            keep = layer._keep(x)
+            mask = keep if mask is None else mask & keep
+            if kind == "masking":
+                x = x * keep[..., None].astype(x.dtype)
         else:
-            y = layer(x, mask=mask) if _accepts_mask(layer) else layer(x)
+            if not layer.built:
+                y = layer(x, mask=mask) if kind == "mask" and mask is not None else layer(x)
+            else:
+                y = layer.call(x, mask=mask) if kind == "mask" and mask is not None \
+                    else layer.call(x)
             mask = layer.compute_mask(x, mask)
             x = y
     return x, new_states
-
-
-def _accepts_mask(layer):
-    from .base import call_accepts
-    return call_accepts(layer, "mask")

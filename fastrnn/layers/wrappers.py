@@ -115,7 +115,10 @@ class Bidirectional(Layer):
         forward = _copy_of(layer)
         self._backward_layer_config = None
         if backward_layer is None:
-            backward = _copy_of(layer, go_backwards=not layer.go_backwards)
+            # named after the wrapped layer (a Keras 3 config names it forward_<name>)
+            backward = _copy_of(layer, go_backwards=not layer.go_backwards,
+                                name=layer.name[len("forward_"):] if layer.name.startswith(
+                                    "forward_") else layer.name)
         else:
             backward = backward_layer
             self._backward_layer_config = serialize(backward_layer)  # before the renaming
