@@ -30,3 +30,14 @@ from .models import Sequential  # noqa: E402
 
 __all__ += ["InputLayer", "Embedding", "Masking", "Dense", "Dropout", "Bidirectional",
             "Sequential", "convert", "set_num_threads", "get_num_threads", "num_threads"]
+
+from .layers import (ELU, ActivityRegularization, Activation, Add,  # noqa: E402
+                     AdditiveAttention, AlphaDropout, Attention, Average, AveragePooling1D,
+                     BatchNormalization, Concatenate, Conv1D, Cropping1D, Dot, Flatten,
+                     GaussianDropout, GaussianNoise, GlobalAveragePooling1D,
+                     GlobalMaxPooling1D, Identity, LayerNormalization, LeakyReLU, Maximum,
+                     MaxPooling1D, Minimum, Multiply, Permute, ReLU, RepeatVector, Reshape,
+                     SpatialDropout1D, Subtract, TimeDistributed, UpSampling1D, ZeroPadding1D)
+from .layers import MODEL_LAYERS as _MODEL_LAYERS  # noqa: E402
+
+__all__ += _MODEL_LAYERS

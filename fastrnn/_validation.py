@@ -43,7 +43,7 @@ def as_real_array(value, name, dtype, *, copy=False):
         raise TypeError(f"{name} must contain real numbers, got dtype {arr.dtype}")
     if copy:
         return np.array(arr, dtype=dtype, order="C", copy=True)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.asarray(arr, dtype=dtype, order="C")  # C-contiguous; keeps 0-d arrays 0-d
 
 
 def sequence_input(value, dtype, *, time_major=False, features=None, name="inputs"):
@@ -373,6 +373,60 @@ def cell_step(inputs, states, dtype, features, state_sizes, *, name="inputs"):
             raise ValueError(f"states[{i}] must have shape {shape}, got {arr.shape}")
         arrays.append(arr)
     return x, arrays
+
+
+def int_tuple(value, n, name):
+    """An int or an iterable of ``n`` ints as a tuple of ``n`` positive ints (Keras's
+    ``normalize_tuple``), else a ``TypeError`` / ``ValueError`` naming ``name``."""
+    items = [value] * n if isinstance(value, (int, np.integer)) else value
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(items) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    return tuple(positive_int(item, name) for item in items)
+
+
+def axis_index(axis, ndim, name="axis"):
+    """``axis`` (negative counts from the end) as an index in ``[0, ndim)``."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for inputs of rank {ndim}")
+    return int(axis) % ndim
+
+
+def input_list(value, name, count=None, minimum=1):
+    """A layer's list of inputs (a list or tuple), checked for its length."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{name} must be a list of inputs, got {type(value).__name__}")
+    if count is not None and len(value) != count:
+        raise ValueError(f"{name} must be a list of {count} inputs, got {len(value)}")
+    if len(value) < minimum:
+        raise ValueError(f"{name} must be a list of at least {minimum} inputs, got {len(value)}")
+    return list(value)
+
+
+def real_number(value, name, minimum=None):
+    """``value`` as a float (>= ``minimum`` when given), else an error naming it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if minimum is not None and float(value) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return float(value)
+
+
+def feature_mask(mask, shape, name="mask"):
+    """A boolean mask of ``shape`` (the input's leading axes), or None when absent."""
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be boolean, got dtype {arr.dtype}")
+    return arr != 0
 
 
 def sequence_lengths(lengths, batch, steps, name="lengths"):

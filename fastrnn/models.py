@@ -5,6 +5,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
 
+from . import _predict
 from . import _validation as check
 from .layers import streaming
 from .layers.base import Layer, Placeholder, call_accepts, deserialize, register, serialize
@@ -246,32 +247,33 @@ class Sequential(Layer):
             x = output
         return x
 
-    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto") -> Any:
-        """The model's outputs for ``x``, computed ``batch_size`` rows at a time.
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Any = "auto",
+                lengths: Any = None, mask: Any = None) -> Any:
+        """The model's outputs for ``x``, computed ``batch_size`` rows at a time (tf.keras).
 
         Parameters
         ----------
         x : array-like (batch, ...)
+            A NumPy memmap or a Zarr array is read batch by batch.
         batch_size : int, optional
-            Rows per call; None runs the whole array in one call (the results
-            are the same either way for a model without stateful layers).
-
-        verbose : accepted (tf.keras's argument); no effect.
+            Rows per call (default 32, as tf.keras); the results do not depend
+            on it for a model without stateful layers.
+        verbose : {"auto", 0, 1, 2}, default "auto"
+            0 silent; 1 a progress bar on stderr (sequences/s and ETA); 2 one
+            line at the end; "auto" the bar only on a terminal, once the run
+            has lasted a second.
+        lengths : int array (batch,), optional
+            Valid steps per sequence (``t < lengths[b]``), as ``model(x,
+            lengths=...)``: every recurrent layer skips the padding.
+        mask : boolean array (batch, time), optional
+            The input mask, as ``model(x, mask=...)``.
 
         Returns
         -------
-        array, or a list of arrays for a model whose last layer returns several.
+        array, or a list of arrays for a model whose last layer returns
+        several; allocated once and filled batch by batch.
         """
-        x = check.batched(x, "x")
-        if batch_size is not None:
-            batch_size = check.positive_int(batch_size, "batch_size")
-        if batch_size is None or x.shape[0] <= batch_size:
-            return self(x)
-        parts = [self(x[start:start + batch_size])
-                 for start in range(0, x.shape[0], batch_size)]
-        if isinstance(parts[0], list):
-            return [np.concatenate(column) for column in zip(*parts)]
-        return np.concatenate(parts)
+        return _predict.predict_model(self, x, batch_size, verbose, lengths, mask)
 
     def get_initial_state(self, batch_size: int) -> List[Any]:
         """The initial states of ``batch_size`` streams: one entry per recurrent layer.

@@ -1,10 +1,12 @@
 """Load tf.keras and PyTorch recurrent models into fastrnn, with no framework at run time.
 
 * :func:`from_keras_config` -- one tf.keras layer config (+ weights) -> a fastrnn layer;
-* :func:`load_keras` -- a ``.keras`` or legacy ``.h5`` model file -> :class:`fastrnn.Sequential`
-  (needs h5py: ``pip install 'fastrnn[files]'``);
+* :func:`load_keras` -- a ``.keras`` or legacy ``.h5`` model file -> :class:`fastrnn.Sequential`,
+  or :class:`Model` for functional graphs (needs h5py: ``pip install 'fastrnn[files]'``);
 * :func:`from_torch` -- a ``torch.nn.LSTM`` / ``GRU`` / ``RNN`` or its state_dict ->
-  :class:`TorchRNN`, called like the torch module.
+  :class:`TorchRNN`, called like the torch module; ``nn.Linear``, ``Embedding``,
+  ``LayerNorm``, ``Dropout``, ``Conv1d``, activations and ``nn.Sequential`` -> fastrnn
+  layers; :func:`rnn_layers` puts a :class:`TorchRNN`'s layers in a fastrnn model.
 
 Examples
 --------
@@ -18,8 +20,10 @@ Examples
 >>> output.shape, h_n.shape
 ((4, 5, 2), (1, 4, 2))
 """
+from ._graph import Model
 from ._keras import from_keras_config
 from ._keras_files import load_keras
 from ._torch import TorchRNN, from_torch
+from ._torch_heads import rnn_layers
 
-__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN"]
+__all__ = ["from_keras_config", "load_keras", "from_torch", "TorchRNN", "Model", "rnn_layers"]

@@ -22,11 +22,13 @@ import numpy as np
 
 from .. import _validation as check
 from .. import initializers
+from ..layers import MODEL_LAYERS
 from ..layers.base import deserialize
 from ..layers.cells import StackedRNNCells, _BuiltinCell
-from ..layers.core import Dense, Embedding, InputLayer
+from ..layers.core import Dense, Dropout, Embedding, InputLayer, Masking
 from ..layers.wrappers import Bidirectional
 from ..models import Sequential
+from . import _graph
 
 __all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model_spec",
            "build_model", "is_keras3_version"]
@@ -34,7 +36,7 @@ __all__ = ["from_keras_config", "layer_from_config", "set_layer_weights", "model
 #: Keras layer classes fastrnn builds (class name -> kind of weights layout).
 RNN_LAYERS = frozenset({"SimpleRNN", "LSTM", "GRU", "RNN"})
 SUPPORTED_LAYERS = frozenset({"InputLayer", "Embedding", "Masking", "Dense", "Dropout",
-                              "Bidirectional"}) | RNN_LAYERS
+                              "Bidirectional"}) | RNN_LAYERS | frozenset(MODEL_LAYERS)
 SUPPORTED_CELLS = frozenset({"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"})
 
 _ANY = object()
@@ -151,6 +153,8 @@ def _dtype(value, label):
     if isinstance(value, dict):
         inner = value.get("config")
         value = inner.get("name") if isinstance(inner, dict) else inner
+    if isinstance(value, str) and value in _graph.MIXED_POLICIES:   # variables are float32
+        return "float32"
     if not (value is None or isinstance(value, str)) or value not in (None, "float32",
                                                                        "float64"):
         raise ValueError(f"{label}: dtype / policy {value!r} is not supported "
@@ -217,6 +221,9 @@ def layer_from_config(config, keras3, where):
     """A new (unbuilt) fastrnn layer for a Keras layer config; ``ValueError`` if unsupported."""
     check.nesting_depth(config, f"{where}: the layer config")
     translated = translate(config, keras3, where)
+    if not keras3 and translated["class_name"] in _graph.MERGE_LAYERS:
+        # tf.keras 2's merge layers combine masks with AND and leave values alone
+        translated["config"].setdefault("mask_rules", "keras2")
     try:
         return deserialize(translated)
     except (TypeError, ValueError, KeyError) as exc:
@@ -279,9 +286,11 @@ def declared_shapes(layer, features):
             return None, None
         return forward + backward, (width + backward_width if layer.merge_mode == "concat"
                                     else width)
+    if isinstance(layer, (InputLayer, Masking, Dropout)):
+        return [], features
     cell = getattr(layer, "cell", None)
-    if cell is None:                       # InputLayer, Masking, Dropout: no weights
-        return ([] if not layer._sublayers() else None), features
+    if cell is None:                       # a layer this check does not know
+        return None, None
     shapes = []
     for cell in (cell.cells if isinstance(cell, StackedRNNCells) else [cell]):
         if not isinstance(cell, _BuiltinCell):
@@ -340,7 +349,7 @@ def zero_initializers(layer):
 
 
 def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
-                      keras_version: Any = None) -> Any:
+                      keras_version: Any = None, input_shape: Any = None) -> Any:
     """The fastrnn layer equivalent to a tf.keras layer config, with its weights.
 
     Parameters
@@ -349,11 +358,16 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
         A ``SimpleRNN``, ``LSTM``, ``GRU``, ``RNN`` (over built-in cells) or
         ``Bidirectional`` config -- the dict of the layer's ``get_config()``
         or the ``{"class_name": ..., "config": ...}`` form -- or, in the
-        second form, an ``Embedding``, ``Masking``, ``Dense`` or ``Dropout``.
+        second form, any layer of the README's "Supported layers".
     weights : list of arrays, optional
         The layer's ``get_weights()`` (Keras order and layout).  When given,
         the layer is built for them and they are set (shapes checked first);
         otherwise the layer builds on its first call.
+    input_shape : tuple or list of tuples, optional
+        The input shape(s), batch axis first (``None`` for unknown sizes), to
+        build the layer on before setting ``weights``.  Default: a sequence
+        ``(None, None, features)`` with ``features = weights[0].shape[0]``,
+        which fits the recurrent layers, ``Dense`` and ``Embedding``.
     keras_version : str, optional
         ``"2..."`` or ``"3..."``: which Keras wrote the config.  Default:
         guessed (a ``DTypePolicy`` dict or ``batch_shape`` means Keras 3).
@@ -385,12 +399,14 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
     keras3 = looks_like_keras3(config) if keras_version is None else \
         is_keras3_version(keras_version)
     layer = layer_from_config(config, keras3, where)
+    if input_shape is not None:
+        _graph.build_on(layer, input_shape, where)
     if weights is not None:
         if isinstance(weights, (str, bytes, dict)) or not hasattr(weights, "__iter__"):
             raise TypeError(f"{where}: weights must be a list of arrays, got "
                             f"{type(weights).__name__}")
         weights = list(weights)
-        if weights:
+        if weights and input_shape is None:
             first = _shape_of(weights[0])
             if not first:
                 raise ValueError(f"{where}: weights[0] must be an array of rank >= 1 (the "
@@ -425,7 +441,7 @@ def saving_names(configs):
     return names
 
 
-def model_spec(config, source):
+def model_spec(config, source, custom_objects=None):
     """Check a Keras model config and describe it as a :data:`ModelSpec`.
 
     Sequential models and functional models that are a single chain of
@@ -434,6 +450,8 @@ def model_spec(config, source):
     if not isinstance(config, dict) or not isinstance(config.get("config"), dict):
         raise ValueError(f"{source}: the model config is not a Keras model config")
     check.nesting_depth(config, f"{source}: the model config")
+    if _graph.needs_graph(config, custom_objects):   # DAGs, nested models, ...: a Model
+        return _graph.graph_spec(config, source)
     class_name, inner = config.get("class_name"), config["config"]
     layers = inner.get("layers")
     if not isinstance(layers, list):
@@ -545,12 +563,15 @@ def _inbound_layers(nodes):
     return [h[0] for h in history]
 
 
-def build_model(spec, weights, keras3, source):
+def build_model(spec, weights, keras3, source, custom_objects=None):
     """A built :class:`fastrnn.Sequential` for ``spec`` with every layer's ``weights`` set.
 
     ``weights``: one list of arrays per layer of ``spec.layers``.  The model
-    is returned only when every layer is built and loaded.
+    is returned only when every layer is built and loaded.  A graph spec
+    (``_graph.GraphSpec``) gives a functional ``_graph.Model``.
     """
+    if isinstance(spec, _graph.GraphSpec):
+        return _graph.build_graph_model(spec, weights, keras3, source, custom_objects)
     layers = [layer_from_config(config, keras3, source) for config in spec.layers]
     features = spec.batch_shape[-1] if spec.batch_shape else None
     for layer, arrays in zip(layers, weights):

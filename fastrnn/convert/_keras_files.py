@@ -21,11 +21,12 @@ import mmap
 import os
 import zipfile
 import zlib
-from typing import Any
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from .. import _validation as check
+from ._graph import CONTAINER_LAYERS, container_chunks
 from ._keras import (RNN_LAYERS, build_model, is_keras3_version, model_spec, saving_names,
                      split_config)
 
@@ -50,23 +51,31 @@ def _h5py():
     return h5py
 
 
-def load_keras(path: Any) -> Any:
-    """Load a Keras model file into a :class:`fastrnn.Sequential`.
+def load_keras(path: Any, custom_objects: Optional[Dict[str, Any]] = None) -> Any:
+    """Load a Keras model file into a :class:`fastrnn.Sequential` or a functional
+    :class:`fastrnn.convert.Model`.
 
     Parameters
     ----------
     path : str, path-like, or a binary file object open for reading
         A ``.keras`` archive or a legacy ``.h5`` full-model file, saved by
-        tf.keras 2 (tf_keras) or Keras 3, of a Sequential model (or a
-        functional model that is a single chain of layers) made of
-        ``InputLayer``, ``Embedding``, ``Masking``, ``SimpleRNN`` / ``LSTM`` /
-        ``GRU`` / ``RNN`` (built-in cells), ``Bidirectional``, ``Dense`` and
-        ``Dropout`` layers.
+        tf.keras 2 (tf_keras) or Keras 3, of a Sequential or functional model
+        (any graph: several inputs / outputs, shared layers, nested models,
+        ``return_state`` -> ``initial_state``) made of the layers listed in the
+        README ("Supported layers"): recurrent layers, ``Embedding``,
+        ``Masking``, ``Dense``, ``Conv1D``, pooling, normalization, merging,
+        attention, reshaping layers and ``TimeDistributed``.
+
+    custom_objects : dict, optional
+        ``class name -> fastrnn layer class`` for layers of your own in the file
+        (built with ``cls.from_config(config)``); nothing else is executed.
 
     Returns
     -------
-    Sequential
-        Built, weights loaded: ``model.predict(x)`` gives the Keras model's outputs.
+    Sequential or fastrnn.convert.Model
+        Built, weights loaded: ``model.predict(x)`` gives the Keras model's outputs
+        (a :class:`fastrnn.convert.Model` for functional graphs, nested models and
+        mixed-precision policies).
 
     Raises
     ------
@@ -90,10 +99,10 @@ def load_keras(path: Any) -> Any:
     reader = _reader_for(file, source)
     try:
         with reader(file, source, h5py) as (config, version, read_weights):
-            spec = model_spec(config, source)
+            spec = model_spec(config, source, custom_objects)
             keras3 = is_keras3_version(_version_text(version, source))
             weights = read_weights(spec)   # shapes and dtypes only: read after the checks
-            return build_model(spec, weights, keras3, source)
+            return build_model(spec, weights, keras3, source, custom_objects)
     except _READ_ERRORS as exc:
         raise ValueError(f"{source}: cannot read the model (damaged, truncated or not a "
                          f"Keras file?): {exc}") from None
@@ -414,6 +423,10 @@ def _chunks(group, config, trainable, label, h5py):
         return [chunk for name, cell in zip(saving_names(cells), cells)
                 for chunk in _chunks(_group(groups, name, h5py), cell, trainable,
                                      f"{label}/cells/{name}", h5py)]
+    if class_name in CONTAINER_LAYERS:  # TimeDistributed, nested models: sub-groups
+        return container_chunks(group, config, trainable,
+                                lambda sub, sub_config: _layer_arrays(sub, sub_config, label,
+                                                                      h5py))
     if class_name in RNN_LAYERS:  # SimpleRNN / LSTM / GRU: one cell, under the layer's flag
         group, label = _group(group, "cell", h5py), f"{label}/cell"
     return [] if group is None else [(_vars(group, label, h5py), trainable)]

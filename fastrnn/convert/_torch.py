@@ -19,13 +19,14 @@ reordered for the GRU).  torch's GRU keeps ``b_hn`` inside the reset product,
 import collections
 import collections.abc
 import re
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 
 from .. import _validation as check
 from ..layers.recurrent import GRU, LSTM, SimpleRNN
 from ..layers.wrappers import Bidirectional
+from . import _torch_heads as _heads
 
 __all__ = ["TorchRNN", "from_torch", "keras_weights_from_torch"]
 
@@ -178,10 +179,12 @@ class TorchRNN:
 
     def _make_layer(self, spec, k):
         mode = MODES[spec.mode]
+        # zero_output_for_mask: steps past a row's length output zeros, as torch's
+        # packed sequences (Bidirectional sets it on its two layers itself)
         layer = mode.layer(spec.hidden_size, return_sequences=True, return_state=True,
                            time_major=not spec.batch_first, use_bias=spec.bias,
                            dtype=spec.dtype.name, name=f"{spec.mode.lower()}_l{k}",
-                           **mode.layer_kwargs)
+                           zero_output_for_mask=True, **mode.layer_kwargs)
         if spec.directions == 2:
             layer = Bidirectional(layer, name=f"bidirectional_l{k}")
         inputs = spec.input_size if k == 0 else spec.directions * spec.hidden_size
@@ -211,8 +214,13 @@ class TorchRNN:
         is ``(T, B, D * hidden_size)`` (batch first if ``batch_first``).
         """
         if hasattr(x, "batch_sizes"):
-            raise TypeError("from_torch models take padded arrays, not PackedSequence")
-        x = _numpy(x, "x")
+            raise TypeError("from_torch models take padded arrays, not PackedSequence "
+                            "(use predict(x, lengths=...) for packed-sequence results)")
+        return self._forward(_numpy(x, "x"), hx, lengths=lengths)
+
+    def _forward(self, x, hx, mask=None, lengths=None):
+        """``__call__`` on an array; ``mask`` (in ``x``'s layout) and ``lengths`` mark the
+        valid steps."""
         unbatched = x.ndim == 2
         if unbatched:
             x = x[None] if self.batch_first else x[:, None]
@@ -224,7 +232,7 @@ class TorchRNN:
             lengths = check.sequence_lengths(lengths, batch, x.shape[1 if self.batch_first else 0])
         finals, output = [], x
         for layer, states in zip(self.layers, initial):
-            output, *layer_states = layer(output, initial_state=states, lengths=lengths)
+            output, *layer_states = layer(output, mask=mask, lengths=lengths, initial_state=states)
             finals.extend(layer_states)
         if lengths is not None:     # torch's padded output: zeros past each length
             steps = output.shape[1 if self.batch_first else 0]
@@ -236,6 +244,39 @@ class TorchRNN:
             output = output[0] if self.batch_first else output[:, 0]
             final = [state[:, 0] for state in final]
         return output, (tuple(final) if n_states == 2 else final[0])
+
+    def predict(self, x: Any, batch_size: Optional[int] = None, verbose: Union[int, str] = "auto",
+                lengths: Any = None, mask: Any = None) -> Any:
+        """``self(x)`` computed ``batch_size`` sequences at a time, with progress.
+
+        Parameters
+        ----------
+        x : array ``(T, B, input_size)``, or ``(B, T, input_size)`` when
+            ``batch_first``; a NumPy memmap or Zarr array is read batch by batch.
+        batch_size : int, optional
+            Sequences per call (default 32).
+        verbose : {"auto", 0, 1, 2}, default "auto"
+            0 silent; 1 a progress bar on stderr; 2 one line at the end;
+            "auto" the bar only on a terminal, once the run has lasted a second.
+        lengths : int array (B,), optional
+            torch's ``pack_padded_sequence(x, lengths, enforce_sorted=False)``
+            results, padded back: ``output`` is zero past each row's length,
+            ``h_n`` (and ``c_n``) are the states at its last valid step (the
+            reverse direction starts there).  A length of 0 (which torch
+            refuses) gives zeros.
+        mask : boolean array, optional
+            Valid steps in ``x``'s layout (``(B, T)`` when ``batch_first``,
+            else ``(T, B)``); AND ``lengths`` when both are given.
+
+        Returns
+        -------
+        ``(output, h_n)``, or ``(output, (h_n, c_n))`` for an LSTM, as ``self(x)``.
+        """
+        from .. import _predict
+
+        if hasattr(x, "detach"):
+            x = _numpy(x, "x")
+        return _predict.predict_model(self, x, batch_size, verbose, lengths, mask)
 
     def _initial_states(self, hx, batch, unbatched):
         """Per layer, the flat list of initial states (forward's then backward's), or None."""
@@ -317,8 +358,10 @@ def _select_prefix(state, prefix):
 def from_torch(module_or_state_dict: Any, *, mode: Optional[str] = None,
                num_layers: Optional[int] = None, bidirectional: Optional[bool] = None,
                batch_first: Optional[bool] = None, nonlinearity: Optional[str] = None,
-               prefix: Optional[str] = None) -> "TorchRNN":
-    """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``.
+               prefix: Optional[str] = None, **settings: Any) -> Any:
+    """A :class:`TorchRNN` equivalent to a ``torch.nn.LSTM``, ``GRU`` or ``RNN``, or the
+    fastrnn layer of a head module (``nn.Linear``, ``nn.Embedding``, ``nn.LayerNorm``,
+    ``nn.Dropout``, ``nn.Conv1d``, activations, an ``nn.Sequential`` of those).
 
     Parameters
     ----------
@@ -340,12 +383,20 @@ def from_torch(module_or_state_dict: Any, *, mode: Optional[str] = None,
     prefix : str, optional
         For the state_dict of a whole model: the recurrent module's key prefix
         (``"lstm."`` for ``model.lstm``); the other keys are ignored.
+    **settings
+        With a state_dict and ``mode="Linear"`` / ``"Embedding"`` /
+        ``"LayerNorm"`` / ``"Conv1d"`` (a head; ``prefix=`` as above, e.g.
+        ``"fc."``): the module's arguments that the state_dict does not hold
+        (``padding_idx``; ``eps``, ``normalized_shape``; ``stride``, ``padding``,
+        ``dilation``, ``groups``).  See ``fastrnn.convert._torch_heads``.
 
     Returns
     -------
     TorchRNN
         ``rnn(x, hx=None)`` returns what the module returns: ``(output, h_n)``,
         or ``(output, (h_n, c_n))`` for an LSTM, as NumPy arrays.
+        A head gives a fastrnn layer (``Dense``, ``Embedding``, ...) or a
+        ``Sequential``.
 
     Raises
     ------
@@ -353,6 +404,11 @@ def from_torch(module_or_state_dict: Any, *, mode: Optional[str] = None,
         Unsupported module (``proj_size``), missing / unexpected keys, wrong
         shapes, or arguments that contradict the module or its weights.
     """
+    if _heads.is_head(module_or_state_dict, mode):      # Linear, Embedding, ..., Sequential
+        return _heads.from_torch_head(module_or_state_dict, mode=mode, prefix=prefix,
+                                      **settings)
+    if settings:
+        raise TypeError(f"from_torch: unexpected argument(s) {sorted(settings)}")
     given = {"mode": mode, "num_layers": num_layers, "bidirectional": bidirectional,
              "batch_first": batch_first, "nonlinearity": nonlinearity}
     if hasattr(module_or_state_dict, "state_dict") and hasattr(module_or_state_dict, "mode"):

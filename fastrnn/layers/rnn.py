@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .. import _engine
+from .. import _engine, _predict
 from .. import _validation as check
 from .base import (Layer, Placeholder, ReprText, _placeholders_for, call_accepts, construct,
                    deserialize, flatten, is_nested, keras3_config, make_node, pack_as, pack_like,
@@ -713,6 +713,8 @@ class RNN(Layer):
         output = pack_as(self._output_spec, results) if is_nested(self._output_spec) \
             else results[0]
         return output, states
+
+    predict = _predict.layer_predict
 
     # ---- configs ---------------------------------------------------------------
 

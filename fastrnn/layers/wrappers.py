@@ -4,6 +4,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from .. import _predict
 from .. import _validation as check
 from .base import (Layer, Placeholder, ReprText, deserialize, flatten, keras3_config, register,
                    serialize)
@@ -259,6 +260,8 @@ class Bidirectional(Layer):
             masks += [None] * (self._n_forward_states()
                               + len(flatten(self.backward_layer.states)))
         return masks if len(masks) > 1 else masks[0]
+
+    predict = _predict.layer_predict
 
     @property
     def stateful(self) -> Any:
