@@ -545,3 +545,25 @@ def test_fastrnn_isa_forces_a_variant_at_load(name):
     assert result.stdout.strip() == expected
     if name not in _rnn.ISAS:
         assert "FASTRNN_ISA" in result.stderr and "RuntimeWarning" in result.stderr
+
+
+def test_strides_past_two_to_the_31_are_exact():
+    """Batch-major input with T * features > 2**31 (a zero-page array, so no real memory):
+    row 1 starts 2**31 + 16384 elements in, beyond a C int.  lengths= makes the kernel
+    touch only the first steps; the result is the oracle's on those steps."""
+    steps, features = 131073, 16384
+    x = np.zeros((2, steps, features), np.float32)     # calloc: untouched pages cost nothing
+    assert x.strides[0] // 4 > 2**31
+    x[0, 0, :4] = [1.0, -2.0, 0.5, 3.0]
+    x[1, 1, -4:] = [0.25, 1.0, -1.0, 2.0]
+    rng = np.random.default_rng(81)
+    kernel = rng.normal(0, 0.05, (features, 3 * 4))
+    recurrent = rng.normal(0, 0.5, (4, 3 * 4))
+    weights = KernelWeights("gru", kernel, recurrent, None, "tanh", "sigmoid")
+    lengths = np.array([1, 2])
+    out, states = run_sequence(weights, x, lengths=lengths)
+    small = np.stack([x[0, :2], x[1, :2]]).astype(np.float64)
+    want, want_states = oracle("gru", small, kernel, recurrent, None,
+                               mask=np.arange(2)[None, :] < lengths[:, None])
+    np.testing.assert_allclose(out, want, atol=1e-5)
+    np.testing.assert_allclose(states[0], want_states[0], atol=1e-5)
