@@ -176,9 +176,11 @@ def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None
 
     threads = _threads.for_call(batch, steps * batch * weights.gates * (units + weights.input_dim))
     rows = -(-batch // threads)
-    padded_gates = weights.bias.size        # (panels, gates, NB): one row's projection
-    chunk = max(1, min(steps, CHUNK_BYTES // (rows * padded_gates * dtype.itemsize)))
-    stride = _rnn.workspace_bytes(weights.cell_code, dtype.itemsize, units, rows, chunk)
+    # per row and step: its projection (panels * gates * NB) and its packed inputs
+    row_step = max(weights.bias.size, weights.input_dim) * dtype.itemsize
+    chunk = max(1, min(steps, CHUNK_BYTES // (rows * row_step)))
+    stride = _rnn.workspace_bytes(weights.cell_code, dtype.itemsize, units, weights.input_dim,
+                                  rows, chunk)
     _rnn.run_sequence(weights.cell_code, weights.act, weights.rec_act, x, time_major,
                       weights.w, weights.u, weights.u_h, weights.bias, weights.rbias, units,
                       states[0], states[1] if weights.n_states == 2 else None, mask_u8,

@@ -48,7 +48,7 @@ cdef extern from "rnn_kernel.h" nogil:
     int fr_gate_blocks(int cell)
     Py_ssize_t fr_panel_units(int dtype_size)
     Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units,
-                                  Py_ssize_t rows, Py_ssize_t chunk)
+                                  Py_ssize_t features, Py_ssize_t rows, Py_ssize_t chunk)
     void fr_run(const fr_job* job)
     int fr_run_step(fr_job* job)
     int fr_isa_current()
@@ -79,10 +79,10 @@ def panel_units(Py_ssize_t itemsize):
     return fr_panel_units(<int>itemsize)
 
 
-def workspace_bytes(int cell, Py_ssize_t itemsize, Py_ssize_t units, Py_ssize_t rows,
-                    Py_ssize_t chunk):
+def workspace_bytes(int cell, Py_ssize_t itemsize, Py_ssize_t units, Py_ssize_t features,
+                    Py_ssize_t rows, Py_ssize_t chunk):
     """Bytes of workspace one thread needs for ``rows`` batch rows, ``chunk`` steps."""
-    return fr_workspace_bytes(cell, <int>itemsize, units, rows, chunk)
+    return fr_workspace_bytes(cell, <int>itemsize, units, features, rows, chunk)
 
 
 def isa():
@@ -190,7 +190,7 @@ def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
     if threads > B:
         threads = <int>max(B, 1)
     rows = (B + threads - 1) // threads
-    job.workspace_stride = fr_workspace_bytes(cell, <int>itemsize, H, rows, chunk)
+    job.workspace_stride = fr_workspace_bytes(cell, <int>itemsize, H, I, rows, chunk)
     if (workspace is None or cnp.PyArray_TYPE(workspace) != cnp.NPY_UINT8 or not cnp.PyArray_IS_C_CONTIGUOUS(workspace)
             or not _aligned(workspace) or workspace.size < threads * job.workspace_stride):
         raise ValueError("workspace too small or not 64-byte aligned uint8")

@@ -72,19 +72,21 @@ Py_ssize_t fr_panel_units(int dtype_size)
 /* ---- one thread's workspace: byte offsets of its regions, each 64-byte aligned ---- */
 
 typedef struct {
-    Py_ssize_t proj, h, c, z, rh, rec, a_list, c_list, r_list, rows, flags, total;
+    Py_ssize_t proj, apack, h, c, z, rh, rec, a_list, c_list, r_list, rows, flags, total;
 } fr_workspace_layout;
 
 static Py_ssize_t fr_align(Py_ssize_t n) { return (n + 63) & ~(Py_ssize_t)63; }
 
 static void fr_layout(fr_workspace_layout *lay, int cell, int dtype_size, Py_ssize_t units,
-                      Py_ssize_t rows, Py_ssize_t chunk)
+                      Py_ssize_t features, Py_ssize_t rows, Py_ssize_t chunk)
 {
     const Py_ssize_t nb = fr_panel_units(dtype_size), ng = fr_gate_blocks(cell);
     const Py_ssize_t hp = (units + nb - 1) / nb * nb, e = dtype_size;
     Py_ssize_t at = 0;
 #define FR_REGION(field, bytes) lay->field = at; at += fr_align(bytes)
     FR_REGION(proj, chunk * rows * ng * hp * e);
+    /* the A operand packed k-major: a chunk's inputs, or a step's h */
+    FR_REGION(apack, (chunk * features > units ? chunk * features : units) * rows * e);
     FR_REGION(h, rows * 2 * hp * e);
     FR_REGION(c, cell == FR_CELL_LSTM ? rows * hp * e : 0);
     FR_REGION(z, cell == FR_CELL_GRU_RESET_BEFORE ? rows * hp * e : 0);
@@ -99,11 +101,11 @@ static void fr_layout(fr_workspace_layout *lay, int cell, int dtype_size, Py_ssi
     lay->total = at;
 }
 
-Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units, Py_ssize_t rows,
-                              Py_ssize_t chunk)
+Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units, Py_ssize_t features,
+                              Py_ssize_t rows, Py_ssize_t chunk)
 {
     fr_workspace_layout lay;
-    fr_layout(&lay, cell, dtype_size, units, rows, chunk);
+    fr_layout(&lay, cell, dtype_size, units, features, rows, chunk);
     return lay.total;
 }
 
@@ -340,7 +342,7 @@ static void fr_run_slice(const fr_job *job, fr_slice_fn run, Py_ssize_t b0, Py_s
 int fr_run_step(fr_job *job)
 {
     const Py_ssize_t bytes = fr_workspace_bytes(job->cell, job->dtype_size, job->units,
-                                                job->batch, job->chunk);
+                                                job->features, job->batch, job->chunk);
     void *ws = NULL;
     if (posix_memalign(&ws, FR_PANEL_BYTES, (size_t)(bytes > 0 ? bytes : FR_PANEL_BYTES)))
         return -1;

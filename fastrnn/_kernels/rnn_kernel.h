@@ -64,8 +64,8 @@ int fr_gate_blocks(int cell);
 Py_ssize_t fr_panel_units(int dtype_size);
 
 /* Bytes of workspace one thread needs for `rows` batch rows and `chunk` timesteps. */
-Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units, Py_ssize_t rows,
-                              Py_ssize_t chunk);
+Py_ssize_t fr_workspace_bytes(int cell, int dtype_size, Py_ssize_t units, Py_ssize_t features,
+                              Py_ssize_t rows, Py_ssize_t chunk);
 
 /* Run the layer over the whole sequence.  Releases nothing, takes no lock, never
  * fails: call it without the GIL. */
