@@ -84,7 +84,7 @@ static void fr_layout(fr_workspace_layout *lay, int cell, int dtype_size, Py_ssi
     const Py_ssize_t hp = (units + nb - 1) / nb * nb, e = dtype_size;
     Py_ssize_t at = 0;
 #define FR_REGION(field, bytes) lay->field = at; at += fr_align(bytes)
-    FR_REGION(proj, chunk * rows * ng * hp * e);
+    FR_REGION(proj, chunk * rows * (ng * hp + nb) * e);      /* see run_slice's Gp */
     /* the A operand packed k-major: a chunk's inputs, or a step's h */
     FR_REGION(apack, (chunk * features > units ? chunk * features : units) * rows * e);
     FR_REGION(h, rows * 2 * hp * e);
