@@ -110,12 +110,13 @@ class KernelWeights:
 
 def _workspace(nbytes):
     """A per-thread, 64-byte aligned scratch buffer of ``nbytes`` (grown, never shrunk)."""
-    buf = getattr(_per_thread, "workspace", None)
-    if buf is None or buf.size < nbytes + _rnn.ALIGNMENT:
-        buf = np.empty(nbytes + _rnn.ALIGNMENT, np.uint8)
-        _per_thread.workspace = buf
-    start = -buf.ctypes.data % _rnn.ALIGNMENT
-    return buf[start:start + nbytes]
+    aligned = getattr(_per_thread, "workspace", None)
+    if aligned is None or aligned.size < nbytes:
+        raw = np.empty(nbytes + _rnn.ALIGNMENT, np.uint8)
+        start = -raw.ctypes.data % _rnn.ALIGNMENT      # once per growth: ctypes is slow
+        aligned = raw[start:start + nbytes]
+        _per_thread.workspace = aligned
+    return aligned[:nbytes]
 
 
 def run_sequence(weights, inputs, *, mask=None, lengths=None, initial_state=None,

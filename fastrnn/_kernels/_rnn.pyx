@@ -121,23 +121,27 @@ cdef bint _aligned(cnp.ndarray a):
     return (<uintptr_t>cnp.PyArray_DATA(a)) % FR_PANEL_BYTES == 0
 
 
+cdef bint _fits(cnp.ndarray a, int type_num, Py_ssize_t size):
+    """``a`` is a packed array of ``size`` elements of the dtype, C-contiguous, aligned."""
+    return (a is not None and cnp.PyArray_TYPE(a) == type_num and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_SIZE(a) == size and (size == 0 or _aligned(a)))
+
+
 def _check_packed(int cell, Py_ssize_t itemsize, int type_num, Py_ssize_t H, Py_ssize_t I,
                   cnp.ndarray w, cnp.ndarray u, cnp.ndarray u_h, cnp.ndarray bias,
                   cnp.ndarray rbias):
     """Raise unless the packed weights have the sizes, dtype and alignment of the layer."""
     cdef Py_ssize_t ng = fr_gate_blocks(cell), nb = fr_panel_units(<int>itemsize)
     cdef Py_ssize_t P = (H + nb - 1) // nb
-    packed = [(w, P * I * ng * nb), (bias, P * ng * nb)]
+    cdef bint ok = _fits(w, type_num, P * I * ng * nb) and _fits(bias, type_num, P * ng * nb)
     if cell == FR_CELL_GRU_RESET_BEFORE:
-        packed += [(u, P * H * 2 * nb), (u_h, P * H * nb)]
+        ok = ok and _fits(u, type_num, P * H * 2 * nb) and _fits(u_h, type_num, P * H * nb)
     else:
-        packed += [(u, P * H * ng * nb)]
+        ok = ok and _fits(u, type_num, P * H * ng * nb)
     if cell == FR_CELL_GRU:
-        packed += [(rbias, P * ng * nb)]
-    for a, size in packed:
-        if (a is None or cnp.PyArray_TYPE(a) != type_num or not cnp.PyArray_IS_C_CONTIGUOUS(a)
-                or a.size != size or (size and not _aligned(a))):
-            raise ValueError("packed weights do not fit the layer's sizes, dtype or alignment")
+        ok = ok and _fits(rbias, type_num, P * ng * nb)
+    if not ok:
+        raise ValueError("packed weights do not fit the layer's sizes, dtype or alignment")
 
 
 def run_sequence(int cell, int act, int rec_act, cnp.ndarray x, bint time_major,
