@@ -62,7 +62,7 @@ extensions = [
         [os.path.join(KERNELS, "_rnn.pyx"), os.path.join(KERNELS, "rnn_kernel.c")],
         include_dirs=[np.get_include(), KERNELS],
         depends=[os.path.join(KERNELS, name) for name in
-                 ("rnn_kernel.h", "rnn_isa.inc", "fast_math.h")],
+                 ("rnn_kernel.h", "rnn_variant.inc", "rnn_isa.inc", "fast_math.h")],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,

@@ -170,95 +170,35 @@ static void fr_activate_generic(int code, void *v, Py_ssize_t n, size_t dtype_si
                       FR_CASE(5, NRV) FR_CASE(6, NRV)
 
 /* portable: a 64-byte line is 4 SSE2 / NEON registers; 2 x 1 tiles */
+#define FR_ISA portable
 #define FR_VBYTES 16
 #define FR_MR 2
 #define FR_NRV(ng, m) ((m) == 1 && (ng) % 2 == 0 ? 2 : 1)
 #define FR_TILE_CASES FR_CASE(1, 1) FR_CASE(2, 1) FR_CASE(1, 2)
-#define FR_T float
-#define FR_SFX(name) name##_portable_f32
-#define FR_SIGMOID fr_sigmoidf
-#define FR_TANH fr_tanhf
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#define FR_T double
-#define FR_SFX(name) name##_portable_f64
-#define FR_SIGMOID fr_sigmoid
-#define FR_TANH fr_tanh
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#undef FR_VBYTES
-#undef FR_MR
-#undef FR_NRV
-#undef FR_TILE_CASES
+#include "rnn_variant.inc"
 
 #if FR_HAVE_X86_VARIANTS
 /* AVX2 + FMA: 64 bytes = 2 ymm of 16; 6 x 1 tiles (12 accumulators), one row x every
  * gate block */
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#define FR_ISA avx2
 #define FR_VBYTES 32
 #define FR_MR 6
 #define FR_NRV(ng, m) ((m) == 1 ? (ng) : 1)
 #define FR_TILE_CASES FR_ALL_M(1) FR_CASE(1, 2) FR_CASE(1, 3) FR_CASE(1, 4)
-#define FR_T float
-#define FR_SFX(name) name##_avx2_f32
-#define FR_SIGMOID fr_sigmoidf
-#define FR_TANH fr_tanhf
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#define FR_T double
-#define FR_SFX(name) name##_avx2_f64
-#define FR_SIGMOID fr_sigmoid
-#define FR_TANH fr_tanh
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#undef FR_VBYTES
-#undef FR_MR
-#undef FR_NRV
-#undef FR_TILE_CASES
+#include "rnn_variant.inc"
 #pragma GCC pop_options
 
 /* AVX-512F: 64 bytes = 1 zmm of 32; up to 6 x 4 tiles (24 accumulators) */
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,avx512f")
+#define FR_ISA avx512
 #define FR_VBYTES 64
 #define FR_MR 6
 #define FR_NRV(ng, m) (ng)
 #define FR_TILE_CASES FR_ALL_M(1) FR_ALL_M(2) FR_ALL_M(3) FR_ALL_M(4)
-#define FR_T float
-#define FR_SFX(name) name##_avx512_f32
-#define FR_SIGMOID fr_sigmoidf
-#define FR_TANH fr_tanhf
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#define FR_T double
-#define FR_SFX(name) name##_avx512_f64
-#define FR_SIGMOID fr_sigmoid
-#define FR_TANH fr_tanh
-#include "rnn_isa.inc"
-#undef FR_T
-#undef FR_SFX
-#undef FR_SIGMOID
-#undef FR_TANH
-#undef FR_VBYTES
-#undef FR_MR
-#undef FR_NRV
-#undef FR_TILE_CASES
+#include "rnn_variant.inc"
 #pragma GCC pop_options
 #endif
 
