@@ -263,14 +263,21 @@ class Dense(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
+        self._weights_changed()
         self.built = True
+
+    def _weights_changed(self):
+        # one reference to both: a call reads it once, so a concurrent set_weights gives
+        # it the old or the new pair, never a new kernel with an old bias
+        self._kernel_and_bias = (self.kernel, self.bias)
 
     def call(self, inputs: Any) -> Any:
         """``activation(inputs @ kernel + bias)`` on the last axis."""
-        x = check.last_axis_input(inputs, "inputs", self._compute_dtype, self.kernel.shape[0])
-        out = x @ self.kernel
-        if self.bias is not None:
-            out += self.bias
+        kernel, bias = self._kernel_and_bias
+        x = check.last_axis_input(inputs, "inputs", self._compute_dtype, kernel.shape[0])
+        out = x @ kernel
+        if bias is not None:
+            out += bias
         return self.activation(out)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
