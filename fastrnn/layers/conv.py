@@ -20,6 +20,7 @@ import numpy as np
 from .. import _validation as check
 from .. import activations, constraints, initializers, regularizers
 from .base import Layer, register
+from .core import kernel_bias_config
 
 __all__ = ["Conv1D", "conv_output_length", "time_padding"]
 
@@ -239,12 +240,6 @@ class Conv1D(Layer):
             "groups": self.groups,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **kernel_bias_config(self),
         })
         return config
