@@ -38,7 +38,8 @@ class _BaseAttention(Layer):
         #: tf.keras 2's deprecated constructor flag: the default of ``use_causal_mask``.
         self.causal = bool(causal)
 
-    def _scores(self, q, k):
+    def _scores(self, q, k, weights):
+        """The scores ``(B, Tq, Tv)``, with the weights the call read once."""
         raise NotImplementedError
 
     def _inputs(self, inputs):
@@ -65,7 +66,7 @@ class _BaseAttention(Layer):
         q_mask = check.feature_mask(masks[0] if masks else None, q.shape[:2], "query mask")
         v_mask = check.feature_mask(masks[1] if len(masks) > 1 else None, v.shape[:2],
                                     "value mask")
-        scores = self._scores(q, k)                                  # (B, Tq, Tv)
+        scores = self._scores(q, k, self._current_weights())       # (B, Tq, Tv)
         keep = None if v_mask is None else v_mask[:, None, :]
         causal = self.causal if use_causal_mask is None else bool(use_causal_mask)
         if causal:
@@ -149,14 +150,15 @@ class Attention(_BaseAttention):
             self.concat_score_weight = self.add_weight("concat_score_weight", (), "ones")
         self.built = True
 
-    def _scores(self, q, k):
+    def _scores(self, q, k, weights):
+        scale = weights.get("scale")
         if self.score_mode == "dot":
             scores = np.matmul(q, k.transpose(0, 2, 1))
-            return scores * self.scale if self.scale is not None else scores
+            return scores * scale if scale is not None else scores
         total = q[:, :, None, :] + k[:, None, :, :]
-        if self.scale is not None:
-            total = self.scale * total
-        return self.concat_score_weight * np.tanh(total).sum(axis=-1)
+        if scale is not None:
+            total = scale * total
+        return weights["concat_score_weight"] * np.tanh(total).sum(axis=-1)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -197,8 +199,9 @@ class AdditiveAttention(_BaseAttention):
             if self.use_scale else None
         self.built = True
 
-    def _scores(self, q, k):
+    def _scores(self, q, k, weights):
         terms = np.tanh(q[:, :, None, :] + k[:, None, :, :])         # (B, Tq, Tv, dim)
-        if self.scale is not None:
-            terms = terms * self.scale
+        scale = weights.get("scale")
+        if scale is not None:
+            terms = terms * scale
         return terms.sum(axis=-1)

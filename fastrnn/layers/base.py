@@ -2,9 +2,11 @@
 the nested-structure helpers the recurrent layers share.
 
 A :class:`Layer` holds NumPy weights created by :meth:`Layer.add_weight`
-(``add_weight`` returns the array itself, so ``self.kernel`` is an ndarray that
-``set_weights`` later updates in place), builds itself on its first call, and
-reads and writes tf.keras configs.  Sub-layers are found by looking at the
+(``add_weight`` returns the array itself, so ``self.kernel`` is a read-only
+ndarray that ``set_weights`` replaces by a new one; built-in layers read their
+weights in a call through one published mapping, so that a concurrent
+``set_weights`` gives the call all old or all new weights), builds itself on
+its first call, and reads and writes tf.keras configs.  Sub-layers are found by looking at the
 layer's attributes (a layer, or a list / tuple of layers), so a subclass needs
 no registration and may set attributes before calling ``super().__init__()``.
 """
@@ -12,6 +14,7 @@ import functools
 import inspect
 import re
 import threading
+from types import MappingProxyType
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -471,7 +474,8 @@ class Layer:
 
     #: Attributes that never travel in a pickle or a deep copy: locks, per-thread
     #: caches, and the compiled kernels' weight objects (remade from the weights).
-    _TRANSIENT = frozenset({"_build_lock", "_lock", "_dropout_local", "_kernel_weights"})
+    _TRANSIENT = frozenset({"_build_lock", "_lock", "_dropout_local", "_kernel_weights",
+                            "_weight_view"})
 
     def __getstate__(self) -> dict:
         """The layer's attributes without its locks, caches and kernel weight objects."""
@@ -629,6 +633,7 @@ class Layer:
                 self._compute_dtype = _dtype_of_input(dtype)
             self.build(input_shape)
             self.built = True
+            self.__dict__.pop("_weight_view", None)   # published again from the new weights
             self._build_input_shape = input_shape
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
@@ -810,24 +815,63 @@ class Layer:
         return self._batch_input_shape
 
     def _assign(self, records, values):
-        """Swap in new read-only arrays (never write the old ones in place: a call in
-        flight keeps reading the arrays, and the kernel weights, it started with)."""
-        owners = []
+        """Swap in new read-only arrays, each owner's under its lock, then let every layer
+        below this one remake what it derives from them (:meth:`_weights_changed`).
+
+        ``values`` are fresh arrays of the records' shapes and dtypes (as
+        :func:`fastrnn._validation.weight_array` makes them): they are taken as
+        they are, not copied again.  The old arrays are never written in place:
+        a call in flight keeps reading the weights it started with.
+        """
+        changes: Dict[int, Tuple[Layer, list]] = {}
         for record, value in zip(records, values):
-            old, new = record.value, np.array(value, dtype=record.value.dtype, copy=True)
-            new.flags.writeable = False
-            record.value = new
-            owner = record.owner
-            for attribute, current in list(vars(owner).items()):
-                if current is old:
-                    setattr(owner, attribute, new)
-            if owner not in owners:
-                owners.append(owner)
-        for owner in owners:
-            owner._weights_changed()
+            value.flags.writeable = False
+            changes.setdefault(id(record.owner), (record.owner, []))[1].append((record, value))
+        for owner, pairs in changes.values():
+            with owner._build_lock:
+                for record, new in pairs:
+                    old, record.value = record.value, new
+                    for attribute, current in list(vars(owner).items()):
+                        if current is old:
+                            setattr(owner, attribute, new)
+                owner._weights_changed()
+        # layers holding the owners (an RNN over its cells, a wrapper) next, children first
+        for layer in reversed(self._flatten_layers()):
+            if id(layer) not in changes and layer.built:
+                layer._weights_changed()
 
     def _weights_changed(self):
-        """Hook run after weights are set: remake anything derived from them."""
+        """Hook run after build and after weights are set: publish what calls read.
+
+        The default publishes the layer's weights (:meth:`_publish_weights`); a
+        subclass that derives values from its weights publishes them with them.
+        """
+        self._publish_weights()
+
+    def _publish_weights(self, **derived: Any) -> None:
+        """Make the layer's weights, plus ``derived`` values, the one mapping calls read.
+
+        Every attribute holding one of the layer's weights goes in by name
+        (``"kernel"``, ``"bias"``, ...), and ``derived`` entries beside them.
+        The mapping is stored with one assignment, so a call that reads it once
+        (:meth:`_current_weights`) sees all old or all new values while another
+        thread runs ``set_weights``.
+        """
+        arrays = {id(record.value) for record in self._weight_records}
+        values = {key: value for key, value in vars(self).items() if id(value) in arrays}
+        values.update(derived)
+        self._weight_view = MappingProxyType(values)
+
+    def _current_weights(self) -> Any:
+        """The mapping :meth:`_publish_weights` made last (made now if the layer has none
+        yet, e.g. after a direct ``build``): read it once per call."""
+        view = self.__dict__.get("_weight_view")
+        if view is None:
+            with self._build_lock:
+                if self.__dict__.get("_weight_view") is None:
+                    self._weights_changed()
+            view = self._weight_view
+        return view
 
     def apply_constraints(self) -> None:
         """Replace every constrained weight by ``constraint(weight)`` (what Keras does after

@@ -265,6 +265,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
     def _weights_changed(self):
         """Remake the kernel-ready copy of the weights (once per load, never per call)."""
         self._kernel_weights = self._make_kernel_weights() if self._runs_in_kernel else None
+        self._publish_weights()      # for the Python step (dropout, direct cell calls)
 
     def _restore_transient(self):
         """After unpickling / copying: a new dropout cache, the kernel weights remade."""
@@ -385,12 +386,13 @@ class SimpleRNNCell(_BuiltinCell):
     def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; returns ``(output, [output])`` (``output`` alone if ``states`` is an array)."""
         x, (h,) = self._step_arrays(inputs, states)
+        w = self._current_weights()   # read once: old or new weights, never a mix
         dp_mask = self.get_dropout_mask_for_cell(x, training)
         rec_dp_mask = self.get_recurrent_dropout_mask_for_cell(h, training)
-        z = _apply(dp_mask, x) @ self.kernel
-        if self.bias is not None:
-            z = z + self.bias
-        z = z + _apply(rec_dp_mask, h) @ self.recurrent_kernel
+        z = _apply(dp_mask, x) @ w["kernel"]
+        if w.get("bias") is not None:
+            z = z + w["bias"]
+        z = z + _apply(rec_dp_mask, h) @ w["recurrent_kernel"]
         output = self.activation(z)
         return output, ([output] if is_nested(states) else output)
 
@@ -481,21 +483,22 @@ class LSTMCell(_BuiltinCell):
     def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; ``states = [h, c]``; returns ``(h', [h', c'])``."""
         x, (h, c) = self._step_arrays(inputs, states)
+        w = self._current_weights()   # read once: old or new weights, never a mix
         dp_mask = self.get_dropout_mask_for_cell(x, training, count=4)
         rec_dp_mask = self.get_recurrent_dropout_mask_for_cell(h, training, count=4)
         if dp_mask is not None and self.implementation == 1:
-            zx = np.concatenate([(x * m) @ k for m, k in zip(dp_mask, _blocks(self.kernel, 4))],
+            zx = np.concatenate([(x * m) @ k for m, k in zip(dp_mask, _blocks(w["kernel"], 4))],
                                 axis=-1)
         else:
-            zx = _apply(None if dp_mask is None else dp_mask[0], x) @ self.kernel
+            zx = _apply(None if dp_mask is None else dp_mask[0], x) @ w["kernel"]
         if rec_dp_mask is not None:
             zh = np.concatenate([(h * m) @ u for m, u in
-                                 zip(rec_dp_mask, _blocks(self.recurrent_kernel, 4))], axis=-1)
+                                 zip(rec_dp_mask, _blocks(w["recurrent_kernel"], 4))], axis=-1)
         else:
-            zh = h @ self.recurrent_kernel
+            zh = h @ w["recurrent_kernel"]
         z = zx + zh
-        if self.bias is not None:
-            z = z + self.bias
+        if w.get("bias") is not None:
+            z = z + w["bias"]
         zi, zf, zc, zo = _blocks(z, 4)
         ract = self.recurrent_activation
         c_new = ract(zf) * c + ract(zi) * self.activation(zc)
@@ -575,22 +578,23 @@ class GRUCell(_BuiltinCell):
     def call(self, inputs: Any, states: Any, training: Optional[bool] = None) -> Any:
         """One step; returns ``(h', [h'])`` (``h'`` alone if ``states`` is an array)."""
         x, (h,) = self._step_arrays(inputs, states)
+        w = self._current_weights()   # read once: old or new weights, never a mix
         dp_mask = self.get_dropout_mask_for_cell(x, training, count=3)
         rec_dp_mask = self.get_recurrent_dropout_mask_for_cell(h, training, count=3)
-        units = self.units
-        if self.bias is None:
+        units, bias = self.units, w.get("bias")
+        if bias is None:
             input_bias = recurrent_bias = np.zeros(3 * units, x.dtype)
         elif self.reset_after:
-            input_bias, recurrent_bias = self.bias[0], self.bias[1]
+            input_bias, recurrent_bias = bias[0], bias[1]
         else:
-            input_bias, recurrent_bias = self.bias, np.zeros(3 * units, x.dtype)
+            input_bias, recurrent_bias = bias, np.zeros(3 * units, x.dtype)
         if dp_mask is not None and self.implementation == 1:
-            xw = np.concatenate([(x * m) @ k for m, k in zip(dp_mask, _blocks(self.kernel, 3))],
+            xw = np.concatenate([(x * m) @ k for m, k in zip(dp_mask, _blocks(w["kernel"], 3))],
                                 axis=-1)
         else:
-            xw = _apply(None if dp_mask is None else dp_mask[0], x) @ self.kernel
+            xw = _apply(None if dp_mask is None else dp_mask[0], x) @ w["kernel"]
         xz, xr, xh = _blocks(xw + input_bias, 3)
-        uz, ur, uh = _blocks(self.recurrent_kernel, 3)
+        uz, ur, uh = _blocks(w["recurrent_kernel"], 3)
         bz, br, bh = _blocks(recurrent_bias, 3)
         hz, hr, hh = (h, h, h) if rec_dp_mask is None else (h * m for m in rec_dp_mask)
         ract = self.recurrent_activation
@@ -683,6 +687,7 @@ class TfLiteRNNCell(Layer):
     def _weights_changed(self):
         """Make the kernel's transposed copies (once per load)."""
         name = activations.kernel_name(self.activation)
+        self._publish_weights()      # for the Python step (direct cell calls)
         if not self._runs_in_kernel or name is None:
             self._kernel_weights = None
             return
@@ -699,10 +704,11 @@ class TfLiteRNNCell(Layer):
 
     def call(self, inputs: Any, state: Any) -> Any:
         """One step; ``state`` is the (batch, num_units) array; returns ``(output, output)``."""
+        w = self._current_weights()   # read once: old or new weights, never a mix
         x, (h,) = check.cell_step(inputs, state, self._compute_dtype,
-                                  self.input_weights.shape[1], [self.num_units])
+                                  w["input_weights"].shape[1], [self.num_units])
         z = np.concatenate([x, h], axis=1) @ np.concatenate(
-            [self.input_weights, self.recurrent_weights], axis=1).T + self.bias
+            [w["input_weights"], w["recurrent_weights"]], axis=1).T + w["bias"]
         output = self.activation(z)
         return output, output
 

@@ -121,7 +121,6 @@ class Conv1D(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self._matrix = None
 
     @property
     def _channel_axis(self):
@@ -144,27 +143,21 @@ class Conv1D(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
-        self._matrix = None
         self.built = True
 
     def _weights_changed(self):
-        self._matrix = None
-
-    def _gemm_matrix(self):
-        """The kernel as ``(groups, k * C_g, F_g)``: columns of one group's filters (cached)."""
-        matrix = self._matrix
-        if matrix is None:
-            k, cg, f = self.kernel.shape
-            g = self.groups
-            matrix = np.ascontiguousarray(
-                self.kernel.reshape(k, cg, g, f // g).transpose(2, 0, 1, 3).reshape(
-                    g, k * cg, f // g))
-            self._matrix = matrix
-        return matrix
+        """Publish the kernel, the bias and the kernel as GEMM matrices
+        ``(groups, k * C_g, F_g)`` (columns of one group's filters), read together by calls."""
+        k, cg, f = self.kernel.shape
+        g = self.groups
+        matrix = np.ascontiguousarray(
+            self.kernel.reshape(k, cg, g, f // g).transpose(2, 0, 1, 3).reshape(g, k * cg, f // g))
+        self._publish_weights(matrix=matrix)
 
     def call(self, inputs: Any) -> Any:
         """The convolution of ``inputs`` (see the module docstring for the math)."""
-        k, cg, _ = self.kernel.shape
+        w = self._current_weights()   # read once: old or new weights, never a mix
+        k, cg, _ = w["kernel"].shape
         channels = cg * self.groups
         x = check.as_real_array(inputs, "inputs", self._compute_dtype)
         if x.ndim != 3 or x.shape[self._channel_axis] != channels:
@@ -184,21 +177,21 @@ class Conv1D(Layer):
             xp = x
         out = np.empty((batch, steps, self.filters), x.dtype)
         if steps and batch:
-            self._convolve(xp, out, stride, dilation)
-        if self.bias is not None:
-            out += self.bias
+            self._convolve(xp, out, stride, dilation, w["matrix"])
+        if w.get("bias") is not None:
+            out += w["bias"]
         out = self.activation(out)
         if self.data_format == "channels_first":
             out = np.ascontiguousarray(out.transpose(0, 2, 1))
         return out
 
-    def _convolve(self, xp, out, stride, dilation):
-        """``out[:, t] = windows(t) @ kernel`` for chunks of output steps, one GEMM each."""
+    def _convolve(self, xp, out, stride, dilation, matrix):
+        """``out[:, t] = windows(t) @ kernel`` for chunks of output steps, one GEMM each
+        (``matrix``: the kernel as published by :meth:`_weights_changed`)."""
         batch, steps, filters = out.shape
         channels = xp.shape[2]
-        matrix = self._gemm_matrix()
         g, rows_k, fg = matrix.shape
-        k = self.kernel.shape[0]
+        k = rows_k // (channels // g)
         per_step = batch * k * channels * xp.itemsize
         chunk = max(1, min(steps, _WORKSPACE_BYTES // max(per_step, 1)))
         taps = np.arange(k) * dilation

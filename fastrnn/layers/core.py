@@ -263,17 +263,12 @@ class Dense(Layer):
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
-        self._weights_changed()
         self.built = True
-
-    def _weights_changed(self):
-        # one reference to both: a call reads it once, so a concurrent set_weights gives
-        # it the old or the new pair, never a new kernel with an old bias
-        self._kernel_and_bias = (self.kernel, self.bias)
 
     def call(self, inputs: Any) -> Any:
         """``activation(inputs @ kernel + bias)`` on the last axis."""
-        kernel, bias = self._kernel_and_bias
+        w = self._current_weights()   # read once: old or new weights, never a mix
+        kernel, bias = w["kernel"], w.get("bias")
         x = check.last_axis_input(inputs, "inputs", self._compute_dtype, kernel.shape[0])
         out = x @ kernel
         if bias is not None:

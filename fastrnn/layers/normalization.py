@@ -97,11 +97,13 @@ class _Normalization(Layer):
                              f"{x.shape}")
         return x, axes
 
-    def _affine(self, y, axes):
-        if self.gamma is not None:
-            y = y * _broadcast(self.gamma, axes, y.ndim)
-        if self.beta is not None:
-            y = y + _broadcast(self.beta, axes, y.ndim)
+    def _affine(self, y, axes, weights):
+        """``y * gamma + beta`` with the weights a call read (:meth:`_current_weights`)."""
+        gamma, beta = weights.get("gamma"), weights.get("beta")
+        if gamma is not None:
+            y = y * _broadcast(gamma, axes, y.ndim)
+        if beta is not None:
+            y = y + _broadcast(beta, axes, y.ndim)
         return y
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -175,13 +177,14 @@ class LayerNormalization(_Normalization):
     def call(self, inputs: Any) -> Any:
         """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the normalized axes."""
         x, axes = self._input(inputs)
+        w = self._current_weights()   # read once: old or new weights, never a mix
         variance = x.var(axis=tuple(axes), keepdims=True)
         inv = 1.0 / np.sqrt(variance + x.dtype.type(self.epsilon))
         if self.rms_scaling:
             y = x * inv
         else:
             y = (x - x.mean(axis=tuple(axes), keepdims=True)) * inv
-        return self._affine(y, axes).astype(x.dtype, copy=False)
+        return self._affine(y, axes, w).astype(x.dtype, copy=False)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
@@ -269,10 +272,11 @@ class BatchNormalization(_Normalization):
             raise ValueError(f"layer {self.name!r}: BatchNormalization with training=True "
                              f"is not supported (fastrnn runs inference)")
         x, axes = self._input(inputs)
-        mean = _broadcast(self.moving_mean, axes, x.ndim)
-        inv = 1.0 / np.sqrt(_broadcast(self.moving_variance, axes, x.ndim)
+        w = self._current_weights()   # read once: old or new weights, never a mix
+        mean = _broadcast(w["moving_mean"], axes, x.ndim)
+        inv = 1.0 / np.sqrt(_broadcast(w["moving_variance"], axes, x.ndim)
                             + x.dtype.type(self.epsilon))
-        return self._affine((x - mean) * inv, axes).astype(x.dtype, copy=False)
+        return self._affine((x - mean) * inv, axes, w).astype(x.dtype, copy=False)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
