@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..layers.base import (Layer, Placeholder, call_accepts, deserialize, flatten, register,
-                           serialize)
+                           serialize, shape_of)
 
 __all__ = ["Model", "GraphSpec", "graph_spec", "build_graph_model", "MASK_OPS",
            "ARITHMETIC_OPS", "GRAPH_OPS",
@@ -239,8 +239,13 @@ class Model(Layer):
             return [inputs[0]]
         return [inputs]
 
-    def _evaluate(self, inputs, masks=None, training=None):
-        """Run the graph: ``(outputs, output masks)`` in the structure of the outputs."""
+    def _evaluate(self, inputs, masks=None, training=None, build=None):
+        """Run the graph: ``(outputs, output masks)`` in the structure of the outputs.
+
+        ``build(layer, placeholders)``, in a symbolic pass: called instead of
+        ``layer(placeholders)`` for each layer not built yet (the loader checks
+        the sizes the file declares there, before the layer allocates anything).
+        """
         values = self._feed(inputs)
         symbolic = any(isinstance(v, Placeholder) for v in values)
         if not symbolic:
@@ -253,12 +258,12 @@ class Model(Layer):
         env = {Ref(name, 0, 0): (value, mask)
                for (name, _, _), value, mask in zip(self._input_specs, values, masks)}
         for node in self._nodes:
-            outputs, out_masks = self._run_node(node, env, symbolic, training)
+            outputs, out_masks = self._run_node(node, env, symbolic, training, build)
             for i, (value, mask) in enumerate(zip(outputs, out_masks)):
                 env[Ref(node.name, node.index, i)] = (value, mask)
         return _resolve(self._outputs, env, 0), _resolve(self._outputs, env, 1)
 
-    def _run_node(self, node, env, symbolic, training):
+    def _run_node(self, node, env, symbolic, training, build=None):
         args = _resolve(node.args, env, 0)
         if node.op is not None:
             if symbolic:
@@ -280,7 +285,9 @@ class Model(Layer):
                 kwargs[key] = node.kwargs[key]
         if symbolic:
             if isinstance(layer, Model):
-                out, _ = layer._evaluate(inputs)
+                out, _ = layer._evaluate(inputs, build=build)
+            elif build is not None and not layer.built:
+                out = build(layer, inputs)
             else:
                 out = layer(inputs)
             return _as_list(out), [None] * len(_as_list(out))
@@ -846,22 +853,88 @@ def build_graph_model(spec: Any, weights: Any, keras3: Any, source: Any,
     """A :class:`Model` for ``spec`` with every layer built and its ``weights`` set."""
     from ._keras import set_layer_weights
     model = model_from_config(spec.config, keras3, source, custom_objects)
+    used = {id(layer) for layer in model.layers}
+    stored = [(layer, arrays) for layer, arrays in
+              ((model._config_layers.get(_layer_name(config)), arrays)
+               for config, arrays in zip(spec.layers, weights))
+              if layer is not None and id(layer) in used]   # else no output depends on it
+    builder = _CheckedBuilder(stored, source)
+    placeholders = [Placeholder(shape, dtype) for _, shape, dtype in model._input_specs]
     try:
-        placeholders = [Placeholder(shape, dtype) for _, shape, dtype in model._input_specs]
-        model._evaluate(placeholders if len(placeholders) > 1 else placeholders[0])
+        model._evaluate(placeholders if len(placeholders) > 1 else placeholders[0],
+                        build=builder)
+    except _SizeError as exc:
+        raise ValueError(str(exc)) from None
     except (TypeError, ValueError, IndexError) as exc:
         raise ValueError(f"{source}: the model's layers do not fit together: {exc}") from None
-    used = {id(layer) for layer in model.layers}
-    for config, arrays in zip(spec.layers, weights):
-        layer = model._config_layers.get(_layer_name(config))
-        if layer is None or id(layer) not in used:   # no output depends on it: not run
-            continue
+    for layer, arrays in stored:
         set_layer_weights(layer, arrays, source)
     policies = sorted(mixed_policies(spec.config))
     if policies:
         model.dtype_policy_note = (f"dtype policy {', '.join(policies)} in the file: "
                                    f"weights stored in float32, computed in float32")
     return model
+
+
+class _SizeError(ValueError):
+    """A declared size that disagrees with the file (reported as it is, not as a misfit)."""
+
+
+class _CheckedBuilder:
+    """Builds each layer of a graph being loaded, its declared sizes checked first.
+
+    Before a layer allocates anything, the weights its config declares for the
+    input it gets (``_keras.check_declared``, the check the Sequential path
+    runs) are compared with the arrays the file stores for it, and initialisers
+    make zeros only (the file overwrites them).  A nested model's stored arrays
+    are its layers' in order: each of its layers takes as many as it declares.
+    """
+
+    def __init__(self, stored: Any, source: str) -> None:
+        self.source = source
+        self.queues: Dict[int, List[Any]] = {}     # id(top-level layer) -> arrays not taken
+        self.queue_of: Dict[int, int] = {}         # id(any layer) -> its top-level layer's id
+        for top, arrays in stored:
+            self.queues[id(top)] = list(arrays)
+            stack = [top]
+            while stack:
+                layer = stack.pop()
+                self.queue_of[id(layer)] = id(top)
+                if isinstance(layer, Model):
+                    stack.extend(layer.layers)
+
+    def _arrays_for(self, layer, input_shape):
+        """The stored arrays of ``layer`` (None when they cannot be told apart)."""
+        key = self.queue_of.get(id(layer))
+        queue = self.queues.get(key)
+        if queue is None:
+            return None
+        if key == id(layer):                       # a top-level layer: all of its arrays
+            self.queues[key] = []
+            return queue
+        from ._keras import declared_shapes
+        shapes, _ = declared_shapes(layer, input_shape)
+        if shapes is None:                         # the rest of the nested model: unknown
+            del self.queues[key]
+            return None
+        self.queues[key] = queue[len(shapes):]
+        return queue[:len(shapes)]
+
+    def __call__(self, layer: Layer, inputs: Any) -> Any:
+        from ._keras import check_declared, zero_initializers
+        shape = shape_of(inputs)
+        arrays = self._arrays_for(layer, shape)
+        if arrays is not None:
+            try:
+                check_declared(layer, shape, arrays, self.source)
+            except ValueError as exc:
+                raise _SizeError(str(exc)) from None
+        try:
+            with zero_initializers(layer):
+                return layer(inputs)
+        except (TypeError, ValueError) as exc:
+            raise _SizeError(f"{self.source}: layer {layer.name!r} ({type(layer).__name__}) "
+                             f"cannot be built for inputs of shape {shape}: {exc}") from None
 
 
 def container_chunks(group: Any, config: Any, trainable: Any, layer_arrays: Any) -> Any:

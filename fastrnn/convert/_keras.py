@@ -267,58 +267,49 @@ def _read(weight, dtype, label):
     return check.as_real_array(weight, label, dtype)
 
 
-def declared_shapes(layer, features):
-    """The weight shapes an unbuilt ``layer`` will make, computed from its arguments only.
+def declared_shapes(layer, input_shape):
+    """``(shapes, output_shape)`` of an unbuilt ``layer`` for inputs of ``input_shape``.
 
-    Returns ``(shapes, output_features)`` for inputs of ``features`` per step
-    (``shapes`` is None when fastrnn cannot tell, e.g. for an unknown cell).
-    Nothing is allocated: this is what sizes are checked against before any
-    layer is built.
+    ``shapes`` are the weights the layer's config declares
+    (``layer._declared_weights``), None when fastrnn cannot tell (a custom
+    layer, an input shape that does not fit: building will say why);
+    ``output_shape`` is None when unknown.  Nothing is allocated: this is what
+    sizes are checked against before any layer is built.
     """
-    if isinstance(layer, Embedding):
-        return [(layer.input_dim, layer.output_dim)], layer.output_dim
-    if isinstance(layer, Dense):
-        return [(features, layer.units)] + [(layer.units,)] * layer.use_bias, layer.units
-    if isinstance(layer, Bidirectional):
-        forward, width = declared_shapes(layer.forward_layer, features)
-        backward, backward_width = declared_shapes(layer.backward_layer, features)
-        if forward is None or backward is None:
-            return None, None
-        return forward + backward, (width + backward_width if layer.merge_mode == "concat"
-                                    else width)
-    if isinstance(layer, (InputLayer, Masking, Dropout)):
-        return [], features
-    cell = getattr(layer, "cell", None)
-    if cell is None:                       # a layer this check does not know
+    if input_shape is None:
         return None, None
-    shapes = []
-    for cell in (cell.cells if isinstance(cell, StackedRNNCells) else [cell]):
-        if not isinstance(cell, _BuiltinCell):
-            return None, None
-        gates = cell._gates * cell.units
-        shapes += [(features, gates), (cell.units, gates)]
-        shapes += [cell._bias_shape()] * cell.use_bias
-        features = cell.units
-    return shapes, features
+    try:
+        shapes = layer._declared_weights(input_shape)
+    except (TypeError, ValueError, IndexError):
+        shapes = None
+    try:
+        output_shape = layer.compute_output_shape(input_shape)
+    except (TypeError, ValueError, IndexError, AttributeError, NotImplementedError):
+        output_shape = None
+    return shapes, output_shape
 
 
-def check_declared(layer, features, weights, where):
+def check_declared(layer, input_shape, weights, where):
     """Before ``layer`` is built: its declared weights must be the given ones, and fit memory.
 
-    Returns the layer's output features (for the next layer's check).
+    ``weights``: the arrays (or stored arrays, not read yet) the file gives
+    the layer.  Raises a ``ValueError`` naming the layer, with the declared
+    and the stored shapes, when they differ.  Returns the layer's output
+    shape for ``input_shape`` (None when unknown), for the next layer's check.
     """
-    shapes, output_features = declared_shapes(layer, features)
+    shapes, output_shape = declared_shapes(layer, input_shape)
     label = f"{where}: layer {layer.name!r} ({type(layer).__name__})"
     got = [_shape_of(w) for w in weights]
     if shapes is not None and None not in [d for s in shapes for d in s]:
+        shapes = [tuple(int(d) for d in s) for s in shapes]
         if sorted(shapes) != sorted(got):
             raise ValueError(f"{label} has {len(shapes)} weights of shapes {shapes} (as its "
-                             f"config declares), but {len(got)} weights of shapes {got} were "
-                             f"given")
+                             f"config declares for inputs of shape {tuple(input_shape)}), but "
+                             f"{len(got)} weights of shapes {got} were given")
     itemsize = np.dtype(layer.dtype or "float32").itemsize
     check.allocation(sum(int(np.prod(s, dtype=object)) for s in got) * itemsize * 3,
                      f"{label}: loading its weights")
-    return output_features
+    return output_shape
 
 
 @contextlib.contextmanager
@@ -412,7 +403,7 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
                 raise ValueError(f"{where}: weights[0] must be an array of rank >= 1 (the "
                                  f"kernel), got shape {first}")
             features = check.dimension(first[0], f"{where}: weights[0].shape[0]")
-            check_declared(layer, features, weights, where)
+            check_declared(layer, (None, None, features), weights, where)
             with zero_initializers(layer):
                 layer.build((None, None, features))
         set_layer_weights(layer, weights, where)
@@ -573,9 +564,9 @@ def build_model(spec, weights, keras3, source, custom_objects=None):
     if isinstance(spec, _graph.GraphSpec):
         return _graph.build_graph_model(spec, weights, keras3, source, custom_objects)
     layers = [layer_from_config(config, keras3, source) for config in spec.layers]
-    features = spec.batch_shape[-1] if spec.batch_shape else None
+    shape = spec.batch_shape or None
     for layer, arrays in zip(layers, weights):
-        features = check_declared(layer, features, arrays, source)
+        shape = check_declared(layer, shape, arrays, source)
     model = Sequential(name=spec.name)
     try:
         model.add(InputLayer(batch_shape=spec.batch_shape, dtype=spec.input_dtype))

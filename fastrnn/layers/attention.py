@@ -141,6 +141,9 @@ class Attention(_BaseAttention):
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
         self.score_mode = check.choice(score_mode, "score_mode", ("dot", "concat"))
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        return [()] * (self.use_scale + (self.score_mode == "concat"))
+
     def build(self, input_shape: Any) -> None:
         """Create ``scale`` and ``concat_score_weight`` when used."""
         self.scale = self.concat_score_weight = None
@@ -191,12 +194,15 @@ class AdditiveAttention(_BaseAttention):
     def __init__(self, use_scale: Any = True, dropout: Any = 0.0, **kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        shapes = check.input_list(input_shape, "input_shape", minimum=2)
+        dim = tuple(shapes[-1] if len(shapes) > 2 else shapes[1])[-1]     # the key's
+        return [(dim,)] * self.use_scale
+
     def build(self, input_shape: Any) -> None:
         """Create ``scale (dim,)`` with ``use_scale``."""
-        shapes = check.input_list(input_shape, "input_shape", minimum=2)
-        dim = tuple(shapes[-1] if len(shapes) > 2 else shapes[1])[-1]
-        self.scale = self.add_weight("scale", (int(dim),), "glorot_uniform") \
-            if self.use_scale else None
+        shapes = self._declared_weights(input_shape)
+        self.scale = self.add_weight("scale", shapes[0], "glorot_uniform") if shapes else None
         self.built = True
 
     def _scores(self, q, k, weights):

@@ -624,6 +624,16 @@ class Layer:
         """Create the weights for inputs of ``input_shape``; the default has none."""
         self.built = True
 
+    def _declared_weights(self, input_shape: Any) -> Optional[List[tuple]]:
+        """The shapes of the weights ``build(input_shape)`` creates, in :attr:`weights`
+        order, found from the layer's arguments alone (nothing is allocated); None
+        when the layer cannot tell (a custom ``build``).
+
+        Model loaders compare these with the shapes a file stores before building
+        anything (``fastrnn.convert._keras.check_declared``).
+        """
+        return [] if type(self).build is Layer.build else None
+
     def _build_once(self, input_shape, dtype=None):
         """Build under the layer's lock unless built; set initial weights if given."""
         with self._build_lock:

@@ -239,18 +239,24 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
         batch_size, dtype = _initial_state_args(self, inputs, batch_size, dtype)
         return zeros_like_spec(shape_spec(self.state_size), batch_size, dtype)
 
-    def _add_cell_weights(self, input_dim, bias_initializer):
+    def _declared_weights(self, input_shape: Any) -> Any:
+        """kernel ``(input_dim, gates*units)``, recurrent kernel ``(units, gates*units)``,
+        bias."""
         gates = self._gates * self.units
-        check.weights_fit([(input_dim, gates), (self.units, gates)], self._compute_dtype,
-                          self.name)
-        self.kernel = self.add_weight("kernel", (input_dim, gates), self.kernel_initializer,
+        return ([(tuple(input_shape)[-1], gates), (self.units, gates)]
+                + [self._bias_shape()] * self.use_bias)
+
+    def _add_cell_weights(self, input_shape, bias_initializer):
+        kernel_shape, recurrent_shape, *bias_shape = self._declared_weights(input_shape)
+        check.weights_fit([kernel_shape, recurrent_shape], self._compute_dtype, self.name)
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
                                       self.kernel_regularizer, self.kernel_constraint)
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, gates), self.recurrent_initializer,
+            "recurrent_kernel", recurrent_shape, self.recurrent_initializer,
             self.recurrent_regularizer, self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), bias_initializer,
+            self.bias = self.add_weight("bias", bias_shape[0], bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
 
     def _bias_shape(self):
@@ -258,7 +264,7 @@ class _BuiltinCell(DropoutRNNCellMixin, Layer):
 
     def build(self, input_shape: Any) -> None:
         """Create kernel ``(input_dim, gates*units)``, recurrent kernel and bias."""
-        self._add_cell_weights(int(input_shape[-1]), self.bias_initializer)
+        self._add_cell_weights(input_shape, self.bias_initializer)
         self.built = True
         self._weights_changed()
 
@@ -465,7 +471,7 @@ class LSTMCell(_BuiltinCell):
         bias_initializer = self.bias_initializer
         if self.unit_forget_bias:
             bias_initializer = self._forget_bias_initializer
-        self._add_cell_weights(int(input_shape[-1]), bias_initializer)
+        self._add_cell_weights(input_shape, bias_initializer)
         self.built = True
         self._weights_changed()
 
@@ -672,15 +678,18 @@ class TfLiteRNNCell(Layer):
         """``num_units``."""
         return self.num_units
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        units = self.num_units
+        return [(units, tuple(input_shape)[-1]), (units, units), (units,)]
+
     def build(self, input_shape: Any) -> None:
         """Create ``input_weights (num_units, input_dim)``, ``recurrent_weights``, ``bias``."""
-        units, input_dim = self.num_units, int(input_shape[-1])
-        check.weights_fit([(units, input_dim), (units, units)], self._compute_dtype, self.name)
-        self.input_weights = self.add_weight("input_weights", (units, input_dim),
-                                             "glorot_uniform")
-        self.recurrent_weights = self.add_weight("recurrent_weights", (units, units),
+        weights_shape, recurrent_shape, bias_shape = self._declared_weights(input_shape)
+        check.weights_fit([weights_shape, recurrent_shape], self._compute_dtype, self.name)
+        self.input_weights = self.add_weight("input_weights", weights_shape, "glorot_uniform")
+        self.recurrent_weights = self.add_weight("recurrent_weights", recurrent_shape,
                                                  "glorot_uniform")
-        self.bias = self.add_weight("bias", (units,), "zeros")
+        self.bias = self.add_weight("bias", bias_shape, "zeros")
         self.built = True
         self._weights_changed()
 
@@ -859,6 +868,19 @@ class StackedRNNCells(Layer):
             else:
                 states.append(zeros_like_spec(shape_spec(cell.state_size), batch_size, dtype))
         return states
+
+    def _declared_weights(self, input_shape: Any) -> Any:
+        """Each cell's, in order, each on the previous cell's output size."""
+        if isinstance(input_shape, list) and not _is_shape(input_shape):  # [inputs, *constants]
+            input_shape = input_shape[0]
+        shapes, step_shape = [], input_shape
+        for cell in self.cells:
+            declared = cell._declared_weights(step_shape) if isinstance(cell, Layer) else None
+            if declared is None:
+                return None
+            shapes += declared
+            step_shape = _batch_shapes(output_size_of(cell), _first_dim(step_shape))
+        return shapes
 
     def build(self, input_shape: Any) -> None:
         """Build each cell on the previous cell's output shape."""

@@ -126,8 +126,7 @@ class Conv1D(Layer):
     def _channel_axis(self):
         return -1 if self.data_format == "channels_last" else 1
 
-    def build(self, input_shape: Any) -> None:
-        """Create ``kernel (kernel_size, channels // groups, filters)`` and ``bias (filters,)``."""
+    def _declared_weights(self, input_shape: Any) -> Any:
         if len(input_shape) != 3 or input_shape[self._channel_axis] is None:
             raise ValueError(f"layer {self.name!r} expects inputs of shape (batch, steps, "
                              f"channels) with known channels, got {tuple(input_shape)}")
@@ -135,13 +134,17 @@ class Conv1D(Layer):
         if channels % self.groups:
             raise ValueError(f"layer {self.name!r}: input channels ({channels}) must be a "
                              f"multiple of groups ({self.groups})")
-        self.kernel = self.add_weight("kernel", (self.kernel_size[0], channels // self.groups,
-                                                 self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer,
-                                      self.kernel_constraint)
+        return ([(self.kernel_size[0], channels // self.groups, self.filters)]
+                + [(self.filters,)] * self.use_bias)
+
+    def build(self, input_shape: Any) -> None:
+        """Create ``kernel (kernel_size, channels // groups, filters)`` and ``bias (filters,)``."""
+        kernel_shape, *bias_shape = self._declared_weights(input_shape)
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      self.kernel_regularizer, self.kernel_constraint)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+            self.bias = self.add_weight("bias", bias_shape[0], self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
         self.built = True
 

@@ -118,9 +118,13 @@ class Embedding(Layer):
         by default), so a Sequential starting with one is built at once."""
         return self._batch_input_shape or (None, self.input_length)
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        return [(self.input_dim, self.output_dim)]
+
     def build(self, input_shape: Any) -> None:
         """Create ``embeddings (input_dim, output_dim)``."""
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+        (shape,) = self._declared_weights(input_shape)
+        self.embeddings = self.add_weight("embeddings", shape,
                                           self.embeddings_initializer,
                                           self.embeddings_regularizer,
                                           self.embeddings_constraint)
@@ -254,14 +258,17 @@ class Dense(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        return [(tuple(input_shape)[-1], self.units)] + [(self.units,)] * self.use_bias
+
     def build(self, input_shape: Any) -> None:
         """Create ``kernel (input_shape[-1], units)`` and ``bias (units,)``."""
-        self.kernel = self.add_weight("kernel", (int(input_shape[-1]), self.units),
-                                      self.kernel_initializer, self.kernel_regularizer,
-                                      self.kernel_constraint)
+        kernel_shape, *bias_shape = self._declared_weights(input_shape)
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      self.kernel_regularizer, self.kernel_constraint)
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
+            self.bias = self.add_weight("bias", bias_shape[0], self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
         self.built = True
 

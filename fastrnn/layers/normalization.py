@@ -66,6 +66,16 @@ class _Normalization(Layer):
         self.gamma_constraint = constraints.get(gamma_constraint)
         self._axes = None
 
+    def _affine_flags(self):
+        """``(with_gamma, with_beta)``."""
+        return self.scale, self.center
+
+    def _declared_weights(self, input_shape: Any) -> Any:
+        """gamma and beta (as used), then BatchNormalization's two moving statistics."""
+        shape = tuple(input_shape[a] for a in _axes(self.axis, len(input_shape)))
+        count = sum(self._affine_flags()) + 2 * isinstance(self, BatchNormalization)
+        return [shape] * count
+
     def _build_affine(self, input_shape, with_gamma, with_beta):
         self._ndim = len(input_shape)
         self._axes = _axes(self.axis, self._ndim)
@@ -170,9 +180,11 @@ class LayerNormalization(_Normalization):
 
     def build(self, input_shape: Any) -> None:
         """Create ``gamma`` and ``beta``, shaped like the normalized axes."""
-        self._shape = self._build_affine(input_shape, self.scale or self.rms_scaling,
-                                         self.center and not self.rms_scaling)
+        self._shape = self._build_affine(input_shape, *self._affine_flags())
         self.built = True
+
+    def _affine_flags(self):
+        return self.scale or self.rms_scaling, self.center and not self.rms_scaling
 
     def call(self, inputs: Any) -> Any:
         """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over the normalized axes."""
@@ -258,7 +270,7 @@ class BatchNormalization(_Normalization):
 
     def build(self, input_shape: Any) -> None:
         """Create ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``."""
-        self._shape = self._build_affine(input_shape, self.scale, self.center)
+        self._shape = self._build_affine(input_shape, *self._affine_flags())
         self.moving_mean = self.add_weight("moving_mean", self._shape,
                                            self.moving_mean_initializer, trainable=False)
         self.moving_variance = self.add_weight("moving_variance", self._shape,

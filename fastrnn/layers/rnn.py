@@ -161,6 +161,18 @@ class RNN(Layer):
         self._state_dtypes = dtypes
         self._output_spec = output_spec(self.cell)
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        """The cell's, for one step's input shape (see :meth:`build`)."""
+        if isinstance(input_shape, list) and not _is_shape(input_shape):
+            input_shape = input_shape[0]
+        if any(len(shape) < 3 for shape in flatten_shapes(input_shape)):
+            return None                 # build says what is wrong
+        batch_axis = 1 if self.time_major else 0
+        step_input_shape = _map_shapes(input_shape, lambda s: (s[batch_axis],) + s[2:])
+        if not isinstance(self.cell, Layer):
+            return None
+        return self.cell._declared_weights(step_input_shape)
+
     def build(self, input_shape: Any) -> None:
         """Build the cell(s) on the per-step input shape (the time axis removed).
 

@@ -56,6 +56,10 @@ class TimeDistributed(Layer):
             raise ValueError(f"layer {self.name!r} (TimeDistributed) expects inputs of rank "
                              f">= 3 (batch, steps, ...), got shape {tuple(shape)}")
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        self._check_shape(tuple(input_shape))
+        return self.layer._declared_weights(_merged(tuple(input_shape)))
+
     def build(self, input_shape: Any) -> None:
         """Build the wrapped layer on ``(batch * steps, ...)``."""
         shape = tuple(input_shape)

@@ -203,6 +203,11 @@ class Bidirectional(Layer):
     def _n_forward_states(self):
         return len(flatten(self.forward_layer.states))
 
+    def _declared_weights(self, input_shape: Any) -> Any:
+        forward = self.forward_layer._declared_weights(input_shape)
+        backward = self.backward_layer._declared_weights(input_shape)
+        return None if forward is None or backward is None else forward + backward
+
     def build(self, input_shape: Any) -> None:
         """Build both layers on ``input_shape``."""
         for sublayer in (self.forward_layer, self.backward_layer):
