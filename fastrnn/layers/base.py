@@ -10,6 +10,7 @@ its first call, and reads and writes tf.keras configs.  Sub-layers are found by 
 layer's attributes (a layer, or a list / tuple of layers), so a subclass needs
 no registration and may set attributes before calling ``super().__init__()``.
 """
+import contextlib
 import functools
 import inspect
 import re
@@ -825,30 +826,36 @@ class Layer:
         return self._batch_input_shape
 
     def _assign(self, records, values):
-        """Swap in new read-only arrays, each owner's under its lock, then let every layer
-        below this one remake what it derives from them (:meth:`_weights_changed`).
+        """Swap in new read-only arrays, then let every layer below this one remake what it
+        derives from them (:meth:`_weights_changed`: owners first, then the layers holding
+        them, children before parents).
 
         ``values`` are fresh arrays of the records' shapes and dtypes (as
         :func:`fastrnn._validation.weight_array` makes them): they are taken as
         they are, not copied again.  The old arrays are never written in place:
-        a call in flight keeps reading the weights it started with.
+        a call in flight keeps reading the weights it started with.  Every layer's
+        lock, this one's and those below, is held meanwhile, so a layer that reads
+        several sub-layers' weights together (a stack of cells, ``Bidirectional``)
+        does so under its lock and never sees half of a ``set_weights``.
         """
+        layers = self._flatten_layers()          # parents before children: the lock order
         changes: Dict[int, Tuple[Layer, list]] = {}
         for record, value in zip(records, values):
             value.flags.writeable = False
             changes.setdefault(id(record.owner), (record.owner, []))[1].append((record, value))
-        for owner, pairs in changes.values():
-            with owner._build_lock:
+        with contextlib.ExitStack() as held:
+            for layer in layers:
+                held.enter_context(layer._build_lock)
+            for owner, pairs in changes.values():
                 for record, new in pairs:
                     old, record.value = record.value, new
                     for attribute, current in list(vars(owner).items()):
                         if current is old:
                             setattr(owner, attribute, new)
                 owner._weights_changed()
-        # layers holding the owners (an RNN over its cells, a wrapper) next, children first
-        for layer in reversed(self._flatten_layers()):
-            if id(layer) not in changes and layer.built:
-                layer._weights_changed()
+            for layer in reversed(layers):
+                if id(layer) not in changes and layer.built:
+                    layer._weights_changed()
 
     def _weights_changed(self):
         """Hook run after build and after weights are set: publish what calls read.

@@ -529,20 +529,32 @@ class RNN(Layer):
         self._record_symbolic(inputs, outputs)
         return outputs
 
+    def _cell_kernel_weights(self):
+        """The kernel weights of every cell as one tuple, read together (no ``set_weights``
+        of this layer or of one holding it is half done meanwhile: it holds this layer's
+        lock), or None when a cell runs in the Python step loop."""
+        cells = self._cells
+        if not self._kernel_capable:
+            return None
+        if len(cells) == 1:
+            weights = (cells[0]._kernel_weights,)
+        else:
+            with self._build_lock:
+                weights = tuple(c._kernel_weights for c in cells)
+        return None if None in weights else weights
+
     def call(self, inputs: Any, mask: Any = None, training: Optional[bool] = None,
-             initial_state: Any = None, constants: Any = None, lengths: Any = None) -> Any:
-        """Run the sequence (the layer must be built; ``__call__`` builds it)."""
+             initial_state: Any = None, constants: Any = None, lengths: Any = None, *,
+             _weights: Any = None) -> Any:
+        """Run the sequence (the layer must be built; ``__call__`` builds it).
+
+        ``_weights``: the cells' kernel weights, already read by a wrapper that reads
+        several layers' together (``Bidirectional``); default: read here.
+        """
         weights = None
         if (self._kernel_capable and constants is None and not isinstance(inputs, tuple)
                 and not (training and self._has_dropout)):
-            cells = self._cells
-            if len(cells) == 1:
-                weights = cells[0]._kernel_weights
-                weights = None if weights is None else (weights,)
-            else:
-                weights = tuple(c._kernel_weights for c in cells)
-                if None in weights:
-                    weights = None
+            weights = self._cell_kernel_weights() if _weights is None else _weights
         if lengths is not None and (weights is None or (self.go_backwards and len(weights) > 1)):
             mask, lengths = self._lengths_as_mask(inputs, mask, lengths), None
         if self.stateful:

@@ -82,14 +82,6 @@ def _flat_states(layer, states, batch):
             for k, (s, shape, d) in enumerate(zip(flat, shapes, layer._state_dtypes))]
 
 
-def _kernel_weights(layer):
-    """The kernel weights of every cell, or None when a cell runs in the Python step loop."""
-    if not layer._kernel_capable:
-        return None
-    weights = tuple(c._kernel_weights for c in layer._cells)
-    return None if None in weights else weights
-
-
 def rnn_step(layer, inputs, states, mask=None, out: Optional[list] = None) -> Tuple[Any, Any]:
     """One timestep (or a chunk) of a recurrent layer; see the module docstring."""
     cells = layer._cells
@@ -105,7 +97,7 @@ def rnn_step(layer, inputs, states, mask=None, out: Optional[list] = None) -> Tu
     batch = x.shape[0] if x.ndim else 0
     flat = _flat_states(layer, states, batch)
     out_flat = None if out is None else _flat_states(layer, out, batch)
-    weights = _kernel_weights(layer)
+    weights = layer._cell_kernel_weights()
     if weights is None:
         output, new = _python_steps(layer, x, flat, mask, chunk)
         if out_flat is not None:

@@ -6,8 +6,8 @@ import numpy as np
 
 from .. import _predict
 from .. import _validation as check
-from .base import (Layer, Placeholder, ReprText, deserialize, flatten, keras3_config, register,
-                   serialize)
+from .base import (Layer, Placeholder, ReprText, call_accepts, deserialize, flatten,
+                   keras3_config, register, serialize)
 
 __all__ = ["Bidirectional"]
 
@@ -222,11 +222,14 @@ class Bidirectional(Layer):
             states = flatten(initial_state)
             split = self._n_forward_states()
             forward_state, backward_state = states[:split], states[split:]
-        y = self.forward_layer(inputs, mask=mask, training=training,
-                               initial_state=forward_state, constants=constants, lengths=lengths)
-        y_rev = self.backward_layer(inputs, mask=mask, training=training,
-                                    initial_state=backward_state, constants=constants,
-                                    lengths=lengths)
+        with self._build_lock:   # both directions' weights, read together (see set_weights)
+            weights = [_kernel_weights_of(layer) for layer in (self.forward_layer,
+                                                               self.backward_layer)]
+        y, y_rev = [_run_direction(layer, layer_weights, inputs, mask=mask, training=training,
+                                   initial_state=state, constants=constants, lengths=lengths)
+                    for layer, layer_weights, state in zip(
+                        (self.forward_layer, self.backward_layer), weights,
+                        (forward_state, backward_state))]
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -310,6 +313,19 @@ class Bidirectional(Layer):
         if backward is not None:
             backward = deserialize(backward, custom_objects)
         return cls(layer, backward_layer=backward, **config)
+
+
+def _kernel_weights_of(layer):
+    """A direction's cell kernel weights (None: it reads its own, in its Python step loop)."""
+    read = getattr(layer, "_cell_kernel_weights", None)
+    return None if read is None else read()
+
+
+def _run_direction(layer, weights, inputs, **kwargs):
+    """One direction's call, on the kernel weights read for both when there are some."""
+    if weights is not None and call_accepts(layer, "_weights"):
+        return layer.call(inputs, _weights=weights, **kwargs)
+    return layer(inputs, **kwargs)
 
 
 def _prefixed(prefix, name):
