@@ -7,6 +7,7 @@ models written here (:func:`functional_keras`); none is stored.
 """
 import io
 import json
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -16,7 +17,7 @@ import fastrnn as fr
 from corruptions import fixture, json_text
 from fastrnn.convert import load_keras
 from fastrnn.convert._graph import needs_graph
-from fastrnn.convert._keras import saving_names
+from fastrnn.convert._keras import saving_names, set_layer_weights
 from test_reliability import assert_refused_small, edit_h5, edit_keras
 
 h5py = pytest.importorskip("h5py")
@@ -329,3 +330,41 @@ def test_chain_file_with_a_wrong_declared_size_refused_before_allocation(tmp_pat
     assert_refused_small(lambda: load_keras(path), ValueError, "as its config declares")
     with pytest.raises(ValueError, match=layer):
         load_keras(path)
+
+
+# --------------------------------------------------------------------------
+# set_weights makes one copy, loading none beyond the read
+# --------------------------------------------------------------------------
+
+class _Stored:
+    """A stand-in for a file's dataset: its shape and dtype, values read on demand."""
+
+    def __init__(self, array):
+        self.shape, self.dtype, self._array = array.shape, array.dtype, array
+
+    def read(self, dtype):
+        return np.array(self._array, dtype)       # a new array, as reading the file makes
+
+
+def _peak(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_set_weights_copies_each_array_once_and_loading_not_at_all():
+    layer = fr.Dense(1000)
+    layer.build((None, 2000))
+    kernel = np.full((2000, 1000), 0.5, np.float32)               # 8 MB
+    peak = _peak(lambda: layer.set_weights([kernel, np.zeros(1000)]))
+    assert kernel.nbytes <= peak < 1.5 * kernel.nbytes            # the one copy it keeps
+    stored = [_Stored(kernel * 2), _Stored(np.ones(1000, np.float32))]
+    peak = _peak(lambda: set_layer_weights(layer, stored, "test"))
+    assert kernel.nbytes <= peak < 1.5 * kernel.nbytes            # the read, kept as it is
+    np.testing.assert_array_equal(layer.get_weights()[0], kernel * 2)
+    np.testing.assert_array_equal(layer(np.ones((1, 2000), np.float32)), 2000.0 + 1.0)
+    kernel[...] = 0                                                # the layer has its own copy
+    assert layer.get_weights()[0][0, 0] == 1.0

@@ -23,7 +23,7 @@ import numpy as np
 from .. import _validation as check
 from .. import initializers
 from ..layers import MODEL_LAYERS
-from ..layers.base import deserialize
+from ..layers.base import Layer, deserialize
 from ..layers.cells import StackedRNNCells, _BuiltinCell
 from ..layers.core import Dense, Dropout, Embedding, InputLayer, Masking
 from ..layers.wrappers import Bidirectional
@@ -249,8 +249,13 @@ def set_layer_weights(layer, weights, where):
         raise ValueError(f"{label} has {len(expected)} weights of shapes {expected}, but "
                          f"{len(got)} weights of shapes {got} were given")
     try:
-        layer.set_weights([_read(w, target.dtype, f"weights[{i}]")
-                           for i, (w, target) in enumerate(zip(weights, layer.weights))])
+        arrays = [_read(w, target.dtype, f"weights[{i}]")
+                  for i, (w, target) in enumerate(zip(weights, layer.weights))]
+        if type(layer).set_weights is Layer.set_weights and all(hasattr(w, "read")
+                                                                for w in weights):
+            layer._set_weights(arrays, fresh=True)    # read just now: no second copy
+        else:
+            layer.set_weights(arrays)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{label}: {exc}") from None
 

@@ -797,6 +797,12 @@ class Layer:
         All values are checked (count, shapes, real numbers) before any weight
         changes: when this raises, the layer is unchanged.
         """
+        self._set_weights(weights)
+
+    def _set_weights(self, weights, fresh=False):
+        """:meth:`set_weights`; ``fresh=True``: the arrays are new and nobody else's (a
+        model file's, just read), so those already C-contiguous in the weight's dtype and
+        shape are taken without a copy."""
         weights = list(weights)
         if not self.built and weights and not self._records():
             self._build_for_set_weights()
@@ -805,7 +811,8 @@ class Layer:
             raise ValueError(f"set_weights: layer {self.name!r} has {len(records)} weights "
                              f"{[tuple(r.value.shape) for r in records]}, got a list of "
                              f"{len(weights)}")
-        new_values = [check.weight_array(value, f"weights[{i}] ({record.name})",
+        new_values = [value if fresh and _fits(value, record.value) else
+                      check.weight_array(value, f"weights[{i}] ({record.name})",
                                          record.value.shape, record.value.dtype)
                       for i, (value, record) in enumerate(zip(weights, records))]
         self._assign(records, new_values)
@@ -938,6 +945,12 @@ class ReprText(str):
 
     def __repr__(self):
         return str(self)
+
+
+def _fits(value, weight):
+    """Whether ``value`` is an ndarray that can replace ``weight`` as it is."""
+    return (type(value) is np.ndarray and value.dtype == weight.dtype
+            and value.shape == weight.shape and value.flags.c_contiguous)
 
 
 def _is_plain(value):
