@@ -15,7 +15,7 @@ import pytest
 
 import fastrnn as fr
 from corruptions import fixture, json_text
-from fastrnn.convert import load_keras
+from fastrnn.convert import from_keras_config, load_keras
 from fastrnn.convert._graph import needs_graph
 from fastrnn.convert._keras import saving_names, set_layer_weights
 from test_reliability import assert_refused_small, edit_h5, edit_keras
@@ -368,3 +368,26 @@ def test_set_weights_copies_each_array_once_and_loading_not_at_all():
     np.testing.assert_array_equal(layer(np.ones((1, 2000), np.float32)), 2000.0 + 1.0)
     kernel[...] = 0                                                # the layer has its own copy
     assert layer.get_weights()[0][0, 0] == 1.0
+
+
+def test_from_keras_config_with_input_shape_checks_sizes_before_building():
+    config = {"class_name": "Conv1D", "config": {"filters": HUGE, "kernel_size": 3}}
+    weights = [np.zeros((3, 4, 5)), np.zeros(5)]
+    assert_refused_small(lambda: from_keras_config(
+        config, weights, input_shape=(None, 9, 4)), ValueError, "as its config declares")
+    config = {"class_name": "AdditiveAttention", "config": {}}
+    layer = from_keras_config(config, [np.arange(4.0)],
+                                         input_shape=[(None, 2, 4), (None, 3, 4)])
+    np.testing.assert_array_equal(layer.get_weights()[0], np.arange(4.0))
+
+
+def test_graph_file_with_matching_huge_config_and_datasets_refused(tmp_path):
+    """A config and datasets that agree on a huge size still cannot make fastrnn allocate."""
+    def edit_weights(weights):
+        for i, shape in enumerate([(8, HUGE), (HUGE,)]):
+            name = f"layers/time_distributed/layer/vars/{i}"
+            del weights[name]
+            weights.create_dataset(name, shape=shape, dtype="float32", chunks=(1,) * len(shape))
+    path = edit_keras(fixture("k3m_tagger.keras"), tmp_path / "m.keras",
+                      _set("time_distributed", "layer", "config", "units", HUGE), edit_weights)
+    assert_refused_small(lambda: load_keras(path), ValueError, "but stores")

@@ -829,12 +829,20 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
     return order
 
 
+def input_shapes(input_shape: Any) -> Any:
+    """A build ``input_shape`` argument as a tuple, or a list of tuples for several inputs."""
+    if isinstance(input_shape, list) and input_shape and \
+            isinstance(input_shape[0], (list, tuple)):
+        return [tuple(s) for s in input_shape]
+    return tuple(input_shape)
+
+
 def build_on(layer: Layer, input_shape: Any, where: str) -> None:
     """Build ``layer`` by calling it on placeholders of ``input_shape`` (one shape or a list)."""
-    several = isinstance(input_shape, list) and input_shape and \
-        isinstance(input_shape[0], (list, tuple))
-    shapes = [tuple(s) for s in input_shape] if several else [tuple(input_shape)]
-    placeholders = [Placeholder(shape, "float32") for shape in shapes]
+    shapes = input_shapes(input_shape)
+    several = isinstance(shapes, list)
+    placeholders = [Placeholder(shape, "float32") for shape in (shapes if several
+                                                                else [shapes])]
     try:
         layer(placeholders if several else placeholders[0])
     except (TypeError, ValueError) as exc:

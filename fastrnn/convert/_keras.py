@@ -395,13 +395,19 @@ def from_keras_config(config: Dict[str, Any], weights: Any = None, *,
     keras3 = looks_like_keras3(config) if keras_version is None else \
         is_keras3_version(keras_version)
     layer = layer_from_config(config, keras3, where)
-    if input_shape is not None:
-        _graph.build_on(layer, input_shape, where)
     if weights is not None:
         if isinstance(weights, (str, bytes, dict)) or not hasattr(weights, "__iter__"):
             raise TypeError(f"{where}: weights must be a list of arrays, got "
                             f"{type(weights).__name__}")
         weights = list(weights)
+    if input_shape is not None:
+        if weights is None:
+            _graph.build_on(layer, input_shape, where)
+        else:       # the sizes checked first, then no random initialiser for the weights
+            check_declared(layer, _graph.input_shapes(input_shape), weights, where)
+            with zero_initializers(layer):
+                _graph.build_on(layer, input_shape, where)
+    if weights is not None:
         if weights and input_shape is None:
             first = _shape_of(weights[0])
             if not first:

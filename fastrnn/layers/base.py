@@ -6,9 +6,10 @@ A :class:`Layer` holds NumPy weights created by :meth:`Layer.add_weight`
 ndarray that ``set_weights`` replaces by a new one; built-in layers read their
 weights in a call through one published mapping, so that a concurrent
 ``set_weights`` gives the call all old or all new weights), builds itself on
-its first call, and reads and writes tf.keras configs.  Sub-layers are found by looking at the
-layer's attributes (a layer, or a list / tuple of layers), so a subclass needs
-no registration and may set attributes before calling ``super().__init__()``.
+its first call, and reads and writes tf.keras configs.  Sub-layers are found
+by looking at the layer's attributes (a layer, or a list / tuple of layers), so
+a subclass needs no registration and may set attributes before calling
+``super().__init__()``.
 """
 import contextlib
 import functools
