@@ -55,6 +55,10 @@ def _pair(shape_q, shape_v):
                         rng.normal(size=shape_v).astype(np.float32)]
 
 
+def _tanh(x):
+    return np.tanh(x)
+
+
 def _ids(rng):
     return rng.integers(0, 20, size=(8, 12))
 
@@ -80,6 +84,9 @@ MULTI_WEIGHT_LAYERS = {
     "embedding": (lambda: fr.Embedding(20, 4), _ids),
     "stacked_cells": (lambda: fr.RNN([fr.LSTMCell(4), fr.GRUCell(3)]), _sequences((4, 10, 5))),
     "bidirectional": (lambda: fr.Bidirectional(fr.LSTM(4)), _sequences((4, 10, 5))),
+    # a Python callable as activation: the Python step loop, reading weights at every step
+    "python_step_loop": (lambda: fr.RNN([fr.LSTMCell(4, activation=_tanh), fr.GRUCell(3)]),
+                         _sequences((4, 10, 5))),
     "simple_rnn_cell": (lambda: fr.SimpleRNNCell(4), _cell_step(4, 1)),
     "lstm_cell": (lambda: fr.LSTMCell(4), _cell_step(4, 2)),
     "gru_cell": (lambda: fr.GRUCell(4), _cell_step(4, 1)),

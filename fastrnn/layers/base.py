@@ -26,6 +26,10 @@ from .. import constraints, initializers, regularizers
 
 __all__ = ["Layer", "Input", "Placeholder", "TensorShape", "serialize", "deserialize"]
 
+#: Per thread, while a call made of many weight reads runs: ``id(layer) -> the weights
+#: mapping it reads`` (see :func:`pinned_weights`).
+_PINNED = threading.local()
+
 
 # --------------------------------------------------------------------------
 # shapes and nested structures
@@ -890,6 +894,11 @@ class Layer:
     def _current_weights(self) -> Any:
         """The mapping :meth:`_publish_weights` made last (made now if the layer has none
         yet, e.g. after a direct ``build``): read it once per call."""
+        pins = _PINNED.__dict__.get("views")
+        if pins:
+            view = pins.get(id(self))
+            if view is not None:
+                return view
         view = self.__dict__.get("_weight_view")
         if view is None:
             with self._build_lock:
@@ -939,6 +948,28 @@ class Layer:
         """A new layer from ``get_config()``'s dict (or the one of the tf.keras or Keras 3
         layer)."""
         return construct(cls, keras3_config(cls, config))
+
+
+@contextlib.contextmanager
+def pinned_weights(layer: Layer) -> Any:
+    """While the block runs, in this thread, ``layer`` and every layer below it read the
+    weights they had when it began, read together under ``layer``'s lock.
+
+    For calls made of many reads (a Python step loop reading its cell's weights at
+    every step, both directions of a ``Bidirectional``): a concurrent
+    ``set_weights`` gives such a call all old or all new weights, never a mix.
+    An enclosing block's pins stay (the outermost call decides).
+    """
+    pins = _PINNED.__dict__.setdefault("views", {})
+    with layer._build_lock:
+        new = {id(sub): sub._current_weights() for sub in layer._flatten_layers()
+               if sub.built and id(sub) not in pins}
+    pins.update(new)
+    try:
+        yield
+    finally:
+        for key in new:
+            del pins[key]
 
 
 class ReprText(str):

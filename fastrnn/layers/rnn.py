@@ -25,7 +25,7 @@ from .. import _engine, _predict
 from .. import _validation as check
 from .base import (Layer, Placeholder, ReprText, _placeholders_for, call_accepts, construct,
                    deserialize, flatten, is_nested, keras3_config, make_node, pack_as, pack_like,
-                   register, serialize, shape_of, shape_spec)
+                   pinned_weights, register, serialize, shape_of, shape_spec)
 from . import streaming
 from .cells import StackedRNNCells, output_spec
 
@@ -652,8 +652,13 @@ class RNN(Layer):
         """The Python step loop: ``cell.call`` once per step, tf.keras masking semantics.
 
         Returns the output (array, or list for a nested output) and the flat
-        list of final states.
+        list of final states.  Every step reads the weights the call began with.
         """
+        with pinned_weights(self):
+            return self._step_loop(inputs, mask, training, states, constants)
+
+    def _step_loop(self, inputs, mask, training, states, constants):
+        """:meth:`_run_steps`, its weights pinned."""
         cell, time_major = self.cell, self.time_major
         leaves = flatten(inputs) if isinstance(inputs, tuple) else [inputs]
         arrays, sizes = [], []

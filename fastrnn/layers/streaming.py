@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _engine
 from .. import _validation as check
-from .base import call_accepts, flatten, is_nested, pack_as
+from .base import call_accepts, flatten, is_nested, pack_as, pinned_weights
 
 __all__ = ["rnn_initial_state", "rnn_step", "model_initial_state", "model_step",
            "FRAME_LAYERS"]
@@ -141,7 +141,13 @@ def _kernel_chunk(layer, weights, x, flat, mask, out_flat):
 
 
 def _python_steps(layer, x, flat, mask, chunk):
-    """Custom cells: ``cell.call`` per step, tf.keras masking (previous output: zeros)."""
+    """Custom cells: ``cell.call`` per step, tf.keras masking (previous output: zeros);
+    every step reads the weights the chunk began with."""
+    with pinned_weights(layer):
+        return _step_loop(layer, x, flat, mask, chunk)
+
+
+def _step_loop(layer, x, flat, mask, chunk):
     cell = layer.cell
     frames = [x[:, t] for t in range(x.shape[1])] if chunk else [x]
     masks = None

@@ -1,4 +1,5 @@
 """``Bidirectional``: a recurrent layer run forwards and backwards, outputs merged."""
+import contextlib
 import inspect
 from typing import Any, Dict, Optional
 
@@ -7,7 +8,7 @@ import numpy as np
 from .. import _predict
 from .. import _validation as check
 from .base import (Layer, Placeholder, ReprText, call_accepts, deserialize, flatten,
-                   keras3_config, register, serialize)
+                   keras3_config, pinned_weights, register, serialize)
 
 __all__ = ["Bidirectional"]
 
@@ -222,14 +223,18 @@ class Bidirectional(Layer):
             states = flatten(initial_state)
             split = self._n_forward_states()
             forward_state, backward_state = states[:split], states[split:]
-        with self._build_lock:   # both directions' weights, read together (see set_weights)
-            weights = [_kernel_weights_of(layer) for layer in (self.forward_layer,
-                                                               self.backward_layer)]
-        y, y_rev = [_run_direction(layer, layer_weights, inputs, mask=mask, training=training,
-                                   initial_state=state, constants=constants, lengths=lengths)
-                    for layer, layer_weights, state in zip(
-                        (self.forward_layer, self.backward_layer), weights,
-                        (forward_state, backward_state))]
+        with contextlib.ExitStack() as pinned:
+            with self._build_lock:   # both directions' weights, read together (set_weights)
+                weights = [_kernel_weights_of(layer) for layer in (self.forward_layer,
+                                                                   self.backward_layer)]
+                if None in weights:  # a direction in its Python step loop: reads these
+                    pinned.enter_context(pinned_weights(self))
+            y, y_rev = [_run_direction(layer, layer_weights, inputs, mask=mask,
+                                       training=training, initial_state=state,
+                                       constants=constants, lengths=lengths)
+                        for layer, layer_weights, state in zip(
+                            (self.forward_layer, self.backward_layer), weights,
+                            (forward_state, backward_state))]
         states = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
