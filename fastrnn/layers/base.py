@@ -29,6 +29,9 @@ __all__ = ["Layer", "Input", "Placeholder", "TensorShape", "serialize", "deseria
 #: Per thread, while a call made of many weight reads runs: ``id(layer) -> the weights
 #: mapping it reads`` (see :func:`pinned_weights`).
 _PINNED = threading.local()
+#: How many such blocks run in all threads (0: no call needs to look at ``_PINNED``).
+_pinned_blocks = 0
+_pinned_blocks_lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------
@@ -891,18 +894,24 @@ class Layer:
         values.update(derived)
         self._weight_view = MappingProxyType(values)
 
+    #: What :meth:`_publish_weights` made last (None: not yet, or remade on first use).
+    _weight_view: Any = None
+
     def _current_weights(self) -> Any:
-        """The mapping :meth:`_publish_weights` made last (made now if the layer has none
-        yet, e.g. after a direct ``build``): read it once per call."""
-        pins = _PINNED.__dict__.get("views")
-        if pins:
-            view = pins.get(id(self))
-            if view is not None:
-                return view
-        view = self.__dict__.get("_weight_view")
+        """The mapping :meth:`_publish_weights` made last, or the one pinned for this
+        thread (:func:`pinned_weights`): a call reads it once."""
+        view = self._weight_view
+        if view is None or _pinned_blocks:
+            return self._current_weights_slowly()
+        return view
+
+    def _current_weights_slowly(self):
+        """:meth:`_current_weights` when weights are pinned somewhere, or the layer has
+        published none yet (e.g. after a direct ``build``): it publishes them now."""
+        view = _PINNED.__dict__.get("views", {}).get(id(self)) if _pinned_blocks else None
         if view is None:
             with self._build_lock:
-                if self.__dict__.get("_weight_view") is None:
+                if self._weight_view is None:
                     self._weights_changed()
             view = self._weight_view
         return view
@@ -960,14 +969,19 @@ def pinned_weights(layer: Layer) -> Any:
     ``set_weights`` gives such a call all old or all new weights, never a mix.
     An enclosing block's pins stay (the outermost call decides).
     """
+    global _pinned_blocks
     pins = _PINNED.__dict__.setdefault("views", {})
     with layer._build_lock:
         new = {id(sub): sub._current_weights() for sub in layer._flatten_layers()
                if sub.built and id(sub) not in pins}
     pins.update(new)
+    with _pinned_blocks_lock:
+        _pinned_blocks += 1
     try:
         yield
     finally:
+        with _pinned_blocks_lock:
+            _pinned_blocks -= 1
         for key in new:
             del pins[key]
 
