@@ -391,3 +391,14 @@ def test_graph_file_with_matching_huge_config_and_datasets_refused(tmp_path):
     path = edit_keras(fixture("k3m_tagger.keras"), tmp_path / "m.keras",
                       _set("time_distributed", "layer", "config", "units", HUGE), edit_weights)
     assert_refused_small(lambda: load_keras(path), ValueError, "but stores")
+
+
+def test_every_supported_layer_kind_declares_its_weights():
+    """No layer class a model file may name leaves its sizes unchecked (a class with its
+    own build declares its weight shapes)."""
+    from fastrnn.convert._keras import SUPPORTED_CELLS, SUPPORTED_LAYERS
+    from fastrnn.layers.base import _REGISTRY, Layer
+    for name in sorted(SUPPORTED_LAYERS | SUPPORTED_CELLS):
+        cls = _REGISTRY[name]
+        assert cls.build is Layer.build or \
+            cls._declared_weights is not Layer._declared_weights, name
