@@ -22,6 +22,11 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 MODEL_FILES = sorted(
     name for name in os.listdir(FIXTURES)
     if name.startswith(("keras2_", "keras3_", "convert_")) and name.endswith((".h5", ".keras")))
+#: Functional (graph) model files that load: nested models, shared layers, several inputs.
+GRAPH_MODEL_FILES = sorted(
+    name for name in os.listdir(FIXTURES)
+    if name.startswith(("k2m_", "k3m_")) and "_bad_" not in name
+    and name.endswith((".h5", ".keras")))
 
 #: Values a careless or hostile config / argument might hold.
 WEIRD_VALUES = [None, 0, -1, 1, 3, 2**31, 2**40, 2**64, 1e12, -0.5, 2.5, float("nan"),
@@ -247,9 +252,10 @@ def legacy_h5(source, target, rng):
             edit_weights_file(f["model_weights"], rng)
 
 
-def damaged_model_file(rng, directory):
-    """Write one damaged model file (from a random fixture) into ``directory``; its path."""
-    name = rng.choice(MODEL_FILES)
+def damaged_model_file(rng, directory, files=MODEL_FILES):
+    """Write one damaged model file (from a random one of ``files``) into ``directory``;
+    its path."""
+    name = rng.choice(files)
     target = os.path.join(directory, "damaged" + os.path.splitext(name)[1])
     (keras_archive if name.endswith(".keras") else legacy_h5)(fixture(name), target, rng)
     return target

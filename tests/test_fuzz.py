@@ -7,7 +7,7 @@ hang (over the limit) fails the test, which lists the cases to rerun.
 
 The default budget is small (the suite stays fast); ``pytest --fuzz-long``
 runs 5,000 cases of each kind (``--fuzz-long=N`` for N).  Rerun one case with
-``python tests/test_fuzz.py api 123`` (or ``file 123``).
+``python tests/test_fuzz.py api 123`` (or ``file 123``, ``graph_file 123``).
 """
 import os
 import random
@@ -20,9 +20,10 @@ import pytest
 import corruptions
 import fastrnn as fr                      # imported once here: each forked case inherits it
 from fastrnn.convert import from_keras_config, load_keras
+from fastrnn.convert._graph import Model
 
 SEED = 20261202
-DEFAULT_CASES = {"api": 80, "file": 60}
+DEFAULT_CASES = {"api": 80, "file": 60, "graph_file": 40}
 #: Seconds a case may take (loads take ~50 ms; generous for a loaded 2-core machine).
 TIME_LIMIT = 30
 
@@ -162,7 +163,18 @@ def case_file(index, seed=SEED):
                                    model._input.input_dtype))
 
 
-CASES = {"api": case_api, "file": case_file}
+def case_graph_file(index, seed=SEED):
+    """Load one damaged functional (graph) model file, and run it if it loads."""
+    rng = random.Random(f"graph-{seed}-{index}")
+    with tempfile.TemporaryDirectory() as directory:
+        path = corruptions.damaged_model_file(rng, directory, corruptions.GRAPH_MODEL_FILES)
+        model = load_keras(path)
+        if isinstance(model, Model):
+            model.predict([np.zeros((1,) + tuple(d or 2 for d in shape[1:]), dtype)
+                           for _, shape, dtype in model._input_specs])
+
+
+CASES = {"api": case_api, "file": case_file, "graph_file": case_graph_file}
 
 
 # --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ models written here (:func:`functional_keras`); none is stored.
 """
 import io
 import json
+import re
 import tracemalloc
 import zipfile
 
@@ -402,3 +403,44 @@ def test_every_supported_layer_kind_declares_its_weights():
         cls = _REGISTRY[name]
         assert cls.build is Layer.build or \
             cls._declared_weights is not Layer._declared_weights, name
+
+
+# --------------------------------------------------------------------------
+# malformed graph configs (found by fuzzing the graph fixtures): clear errors
+# --------------------------------------------------------------------------
+
+def _layers_of(config):
+    return config["config"]["layers"]
+
+
+def _first_call_args(name):
+    def get(config):
+        return _layer(config, name)["inbound_nodes"][0]["args"]
+    return get
+
+
+MALFORMED_GRAPHS = [
+    ("k3m_tagger.keras", lambda c: _layers_of(c).append([1, 2]), "must be a layer config dict, got list"),
+    ("k3m_tagger.keras", lambda c: _layers_of(c).insert(2, 7), "layers[2] must be a layer"),
+    ("k3m_nested_functional.keras",
+     lambda c: _layer(c, "encoder")["config"]["layers"].append(3.5), "must be a layer"),
+    ("k3m_tagger.keras", lambda c: _first_call_args("lstm")(c).__setitem__(0, 2.5),
+     "call 0 of layer 'lstm' must take tensors"),
+    ("k3m_tagger.keras", lambda c: _first_call_args("not_equal")(c).pop(0),
+     "operation 'not_equal' (NotEqual) takes two arguments"),
+    ("k3m_tagger.keras",
+     lambda c: _first_call_args("lstm")(c)[0].__setitem__("config", [1, 2]),
+     "cannot read the tensor reference"),
+]
+
+
+@pytest.mark.parametrize("name,edit,match", MALFORMED_GRAPHS)
+def test_malformed_graph_configs_give_clear_errors(tmp_path, name, edit, match):
+    path = edit_keras(fixture(name), tmp_path / name, edit)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        load_keras(path)
+
+
+def test_repeat_vector_on_a_sequence_names_the_layer():
+    with pytest.raises(ValueError, match="'rv' expects 2-D inputs"):
+        fr.RepeatVector(3, name="rv").compute_output_shape((None, 4, 5))

@@ -80,6 +80,9 @@ ARITHMETIC_OPS = {
 }
 #: Every operation a graph may hold (all computed by NumPy here; nothing else is run).
 GRAPH_OPS = dict(MASK_OPS, **ARITHMETIC_OPS)
+#: The operations of one argument (the others take two).
+UNARY_OPS = frozenset({"Any", "All", "LogicalNot", "ConvertToTensor", "ExpandDims", "Squeeze",
+                       "Negative"})
 
 
 def _op_shape(name, shapes, config):
@@ -128,6 +131,22 @@ def _resolve(template, env, part):
     if isinstance(template, dict):
         return {key: _resolve(item, env, part) for key, item in template.items()}
     return template if part == 0 else None
+
+
+def _all_refs(template):
+    """Whether every leaf of a (nested) list / dict argument is a :class:`Ref`."""
+    stack = [template]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Ref):
+            continue
+        if isinstance(node, list) and node:
+            stack.extend(node)
+        elif isinstance(node, dict) and node:
+            stack.extend(node.values())
+        else:
+            return False
+    return True
 
 
 def _refs(template):
@@ -509,8 +528,9 @@ def is_chain(config: Any) -> Any:
     from ._keras import _check_chain
     inner = config.get("config") or {}
     layers = inner.get("layers") or []
-    if any(_is_op(layer) or layer.get("class_name") in MODEL_CLASSES for layer in layers):
-        return False
+    if not all(isinstance(layer, dict) for layer in layers) or any(
+            _is_op(layer) or layer.get("class_name") in MODEL_CLASSES for layer in layers):
+        return False                  # (the graph loader reports malformed entries)
     try:
         _check_chain(inner, "")
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
@@ -574,10 +594,7 @@ def needs_graph(config: Any, custom_objects: Any = None) -> Any:
 def graph_spec(config: Any, source: Any) -> Any:
     """A :data:`GraphSpec` for a functional / nested model config (checked)."""
     inner = config["config"]
-    layers = inner["layers"]
-    if not all(isinstance(layer, dict) and "class_name" in layer for layer in layers):
-        raise ValueError(f"{source}: the model config has no valid 'layers' list")
-    holders = weight_layers(layers)
+    holders = weight_layers(layer_entries(inner["layers"], source))
     from ._keras import saving_names
     return GraphSpec(inner.get("name") or "model", config, holders, saving_names(holders))
 
@@ -585,7 +602,8 @@ def graph_spec(config: Any, source: Any) -> Any:
 def _parse_ref(value, where):
     """A Keras 3 ``__keras_tensor__`` dict or a Keras 2 ``[name, node, tensor]`` list as Ref."""
     if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        history = (value.get("config") or {}).get("keras_history")
+        config = value.get("config")
+        history = config.get("keras_history") if isinstance(config, dict) else None
     else:
         history = value
     if (isinstance(history, list) and len(history) >= 3 and isinstance(history[0], str)
@@ -705,10 +723,21 @@ def _make_layer(layer_config, keras3, where, custom_objects):
     return layer_from_config(layer_config, keras3, where)
 
 
+def layer_entries(layers: Any, where: str) -> List[Dict[str, Any]]:
+    """A model config's ``layers``, checked: a list of ``{"class_name": str, "config":
+    dict}`` entries (a ``ValueError`` naming the entry otherwise)."""
+    from ._keras import _check_layer_entry
+    if not isinstance(layers, list):
+        raise ValueError(f"{where}: the model config has no valid 'layers' list")
+    for i, layer in enumerate(layers):
+        _check_layer_entry(layer, f"{where}: layers[{i}]")
+    return layers
+
+
 def _sequential_as_graph(config, where):
     """A Sequential config as functional layers with chained inbound nodes."""
     inner = config.get("config") or {}
-    layers = [layer for layer in inner.get("layers") or []]
+    layers = list(layer_entries(inner.get("layers") or [], where))
     if not layers:
         raise ValueError(f"{where}: nested Sequential {inner.get('name')!r} has no layers")
     if layers[0].get("class_name") == "InputLayer":
@@ -742,10 +771,7 @@ def model_from_config(config: Any, keras3: Any, where: Any, custom_objects: Any 
         inner = _sequential_as_graph(config, where)
     else:
         inner = config.get("config") or {}
-    layers = inner.get("layers")
-    if not isinstance(layers, list) or not all(isinstance(layer, dict) and "class_name" in layer
-                                               for layer in layers):
-        raise ValueError(f"{where}: the model config has no valid 'layers' list")
+    layers = layer_entries(inner.get("layers"), where)
     by_name, inputs = {}, {}
     for layer_config in layers:
         name = _layer_name(layer_config)
@@ -801,6 +827,15 @@ def _ordered_nodes(layers, by_name, objects, outputs, input_names, where):
                     and isinstance(nodes[0], list) and _has_input_layer(layer_config))
         for index, (args, kwargs) in enumerate(_calls(layer_config, where), start=first):
             op = layer_config["class_name"] if name not in objects else None
+            if op is None and not (args and _all_refs(args[0])):
+                raise ValueError(f"{where}: call {index} of layer {name!r} must take tensors "
+                                 f"(outputs of other layers) as inputs, got {args!r}")
+            unary = op in UNARY_OPS
+            if op is not None and (not _refs(args) or len(args) < 1 + (not unary)
+                                   or not (unary or len(args) == 2)):
+                raise ValueError(f"{where}: operation {name!r} ({op}) takes "
+                                 f"{'a tensor' if unary else 'two arguments, a tensor among them'}"
+                                 f"; got {args!r}")
             op_config = layer_config.get("config") or {} if op else None
             calls[(name, index)] = _Node(name, index, objects.get(name), op, op_config, args,
                                          kwargs)
@@ -940,7 +975,7 @@ class _CheckedBuilder:
         try:
             with zero_initializers(layer):
                 return layer(inputs)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, IndexError) as exc:
             raise _SizeError(f"{self.source}: layer {layer.name!r} ({type(layer).__name__}) "
                              f"cannot be built for inputs of shape {shape}: {exc}") from None
 
@@ -953,7 +988,8 @@ def container_chunks(group: Any, config: Any, trainable: Any, layer_arrays: Any)
     if class_name == "TimeDistributed":
         arrays = layer_arrays(group.get("layer"), inner["layer"])
     else:
-        holders = weight_layers(inner.get("layers") or [])
+        holders = weight_layers(layer_entries(inner.get("layers") or [],
+                                              f"nested model {_layer_name(config)!r}"))
         sub = group.get("layers")
         arrays = [array for name, layer in zip(saving_names(holders), holders)
                   for array in layer_arrays(None if sub is None else sub.get(name), layer)]

@@ -584,7 +584,7 @@ def build_model(spec, weights, keras3, source, custom_objects=None):
         for layer in layers:
             with zero_initializers(layer):
                 model.add(layer)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, IndexError) as exc:
         raise ValueError(f"{source}: the model's layers do not fit together: {exc}") from None
     for layer, arrays in zip(layers, weights):
         set_layer_weights(layer, arrays, source)

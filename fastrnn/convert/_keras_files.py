@@ -35,7 +35,8 @@ __all__ = ["load_keras"]
 _ZIP_MAGIC = b"PK\x03\x04"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Errors h5py, zipfile and zlib raise on damaged data.
-_READ_ERRORS = (OSError, KeyError, RuntimeError, EOFError, zipfile.BadZipFile, zlib.error)
+_READ_ERRORS = (OSError, KeyError, RuntimeError, EOFError, OverflowError, zipfile.BadZipFile,
+                zlib.error)
 #: Largest config.json / metadata.json / model_config read (a 20,000-layer config is 1.5 MB).
 MAX_CONFIG_BYTES = 64 * 2**20
 #: A compressed weight dataset may expand at most this much (zlib's own limit is ~1000).

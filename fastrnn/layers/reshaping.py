@@ -190,6 +190,8 @@ class RepeatVector(Layer):
     def compute_output_shape(self, input_shape: Any) -> Any:
         """``(batch, n, features)``."""
         shape = tuple(input_shape)
+        if len(shape) != 2:
+            raise ValueError(f"layer {self.name!r} expects 2-D inputs, got shape {shape}")
         return (shape[0], self.n, shape[1])
 
     def get_config(self) -> Dict[str, Any]:
