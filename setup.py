@@ -3,7 +3,10 @@
 Set ``FASTRNN_DEBUG_CYTHON=1`` to build with bounds checks, wraparound and
 initialized-check on and no optimisation (slow; for hunting out-of-bounds bugs), and
 ``FASTRNN_SANITIZE=1`` to build with AddressSanitizer and UBSan (run Python with
-``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``; see the README).  OpenMP
+``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``; see the README).
+``FASTRNN_EMULATE_AVX512=1`` compiles the AVX-512 variant's source for AVX2 (its
+64-byte vectors as pairs of ymm) and offers it on any AVX2 CPU, so that its tile shapes
+and loops can be tested on a machine without AVX-512 (slow; for tests only).  OpenMP
 (batch-parallel threads) is used when the compiler supports ``-fopenmp``; without it
 the kernels run on one thread.
 """
@@ -24,6 +27,7 @@ def _flag(name):
 
 DEBUG = _flag("FASTRNN_DEBUG_CYTHON")
 SANITIZE = _flag("FASTRNN_SANITIZE")
+EMULATE_AVX512 = _flag("FASTRNN_EMULATE_AVX512")
 KERNELS = os.path.join("fastrnn", "_kernels")
 
 DIRECTIVES = {
@@ -63,7 +67,8 @@ extensions = [
         include_dirs=[np.get_include(), KERNELS],
         depends=[os.path.join(KERNELS, name) for name in
                  ("rnn_kernel.h", "rnn_variant.inc", "rnn_isa.inc", "fast_math.h")],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+        + ([("FASTRNN_EMULATE_AVX512", "1")] if EMULATE_AVX512 else []),
         extra_compile_args=COMPILE_ARGS,
         extra_link_args=LINK_ARGS,
     )

@@ -190,9 +190,15 @@ static void fr_activate_generic(int code, void *v, Py_ssize_t n, size_t dtype_si
 #include "rnn_variant.inc"
 #pragma GCC pop_options
 
-/* AVX-512F: 64 bytes = 1 zmm of 32; up to 6 x 4 tiles (24 accumulators) */
+/* AVX-512F: 64 bytes = 1 zmm of 32; up to 6 x 4 tiles (24 accumulators).  Built with
+ * FASTRNN_EMULATE_AVX512, the same source is compiled for AVX2 (each zmm a pair of ymm)
+ * and offered on AVX2 CPUs: a test build, to run these shapes where AVX-512 is absent. */
 #pragma GCC push_options
+#ifdef FASTRNN_EMULATE_AVX512
+#pragma GCC target("avx2,fma")
+#else
 #pragma GCC target("avx2,fma,avx512f")
+#endif
 #define FR_ISA avx512
 #define FR_VBYTES 64
 #define FR_MR 6
@@ -228,6 +234,10 @@ int fr_isa_best(void)
 {
 #if FR_HAVE_X86_VARIANTS
     __builtin_cpu_init();
+#ifdef FASTRNN_EMULATE_AVX512
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return FR_ISA_AVX512;
+#endif
     if (__builtin_cpu_supports("avx512f"))
         return FR_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
