@@ -5,7 +5,8 @@ AVX-512F, so on AVX2 machines its tile shapes (6 rows x every gate block, one 64
 vector per panel line) would go untested.  Built with ``FASTRNN_EMULATE_AVX512=1``, the
 same source is compiled for AVX2 (GCC lowers each 64-byte vector to two ymm) and offered
 as the best variant; this test builds such a copy of the package in a temporary
-directory and runs the kernel tests of the ``avx512`` variant against it.  Only the
+directory (with the build requirements, Cython and setuptools, that the ``[test]`` extra
+installs) and runs the kernel tests of the ``avx512`` variant against it.  Only the
 instruction encoding differs from the real thing; the arithmetic, shapes and loop
 bounds are the ones an AVX-512 CPU runs.
 """
