@@ -20,7 +20,7 @@ import numpy as np
 from .. import _validation as check
 from .. import activations, constraints, initializers, regularizers
 from .base import Layer, register
-from .core import kernel_bias_config
+from .core import add_kernel_and_bias, kernel_bias_config
 
 __all__ = ["Conv1D", "conv_output_length", "time_padding"]
 
@@ -139,14 +139,7 @@ class Conv1D(Layer):
 
     def build(self, input_shape: Any) -> None:
         """Create ``kernel (kernel_size, channels // groups, filters)`` and ``bias (filters,)``."""
-        kernel_shape, *bias_shape = self._declared_weights(input_shape)
-        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
-                                      self.kernel_regularizer, self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", bias_shape[0], self.bias_initializer,
-                                        self.bias_regularizer, self.bias_constraint)
-        self.built = True
+        add_kernel_and_bias(self, input_shape)
 
     def _weights_changed(self):
         """Publish the kernel, the bias and the kernel as GEMM matrices

@@ -263,14 +263,7 @@ class Dense(Layer):
 
     def build(self, input_shape: Any) -> None:
         """Create ``kernel (input_shape[-1], units)`` and ``bias (units,)``."""
-        kernel_shape, *bias_shape = self._declared_weights(input_shape)
-        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
-                                      self.kernel_regularizer, self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight("bias", bias_shape[0], self.bias_initializer,
-                                        self.bias_regularizer, self.bias_constraint)
-        self.built = True
+        add_kernel_and_bias(self, input_shape)
 
     def call(self, inputs: Any) -> Any:
         """``activation(inputs @ kernel + bias)`` on the last axis."""
@@ -352,6 +345,20 @@ class Dropout(Layer):
         config = super().get_config()
         config.update({"rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed})
         return config
+
+
+def add_kernel_and_bias(layer, input_shape: Any) -> None:
+    """Create ``layer.kernel`` and ``layer.bias`` (None without ``use_bias``) of the shapes
+    ``layer._declared_weights(input_shape)`` gives, with the layer's initializers,
+    regularizers and constraints (Dense, Conv1D)."""
+    kernel_shape, *bias_shape = layer._declared_weights(input_shape)
+    layer.kernel = layer.add_weight("kernel", kernel_shape, layer.kernel_initializer,
+                                    layer.kernel_regularizer, layer.kernel_constraint)
+    layer.bias = None
+    if layer.use_bias:
+        layer.bias = layer.add_weight("bias", bias_shape[0], layer.bias_initializer,
+                                      layer.bias_regularizer, layer.bias_constraint)
+    layer.built = True
 
 
 def kernel_bias_config(layer) -> Dict[str, Any]:
